@@ -1,0 +1,52 @@
+"""atomcheck: empirical claims about deep learning as statistical tests that pytest runs.
+
+The public API is this module's ``__all__``; ``atomcheck.data`` and ``atomcheck.models``
+are the only other public modules. Importing atomcheck never imports torch.
+"""
+
+from __future__ import annotations
+
+from atomcheck.claim import Claim
+from atomcheck.config import Settings, get_profile, load_profile, register_profile
+from atomcheck.errors import AtomcheckError, ClaimError, InvalidClaim, UnderpoweredWarning
+from atomcheck.stats import ConfidenceInterval, TestResult
+from atomcheck.sweep import Samples, run_sweep
+from atomcheck.verdict import (
+    Beats,
+    Equivalent,
+    Exact,
+    Expectation,
+    Falls,
+    Rises,
+    Spread,
+    Threshold,
+    Verdict,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AtomcheckError",
+    "Beats",
+    "Claim",
+    "ClaimError",
+    "ConfidenceInterval",
+    "Equivalent",
+    "Exact",
+    "Expectation",
+    "Falls",
+    "InvalidClaim",
+    "Rises",
+    "Samples",
+    "Settings",
+    "Spread",
+    "TestResult",
+    "Threshold",
+    "UnderpoweredWarning",
+    "Verdict",
+    "__version__",
+    "get_profile",
+    "load_profile",
+    "register_profile",
+    "run_sweep",
+]

@@ -1,0 +1,188 @@
+"""``Claim``: the object behind the pytest fixture — ``sweep()`` then ``expect()``.
+
+It works without pytest, like scikit-learn's ``check_estimator``::
+
+    claim = Claim("my.claim", "Accuracy rises with width", seeds=10)
+    claim.sweep(train_fn, width=[8, 16, 32])
+    verdict = claim.expect(Rises("test_accuracy", along="width"))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from atomcheck.config import Settings, _check_alpha
+from atomcheck.errors import AtomcheckError, InvalidClaim
+from atomcheck.executors import get_executor
+from atomcheck.sweep import Samples, check_levels, run_sweep
+from atomcheck.verdict import Expectation, Verdict
+
+__all__ = ["Claim", "EXPECTED", "SCHEMA_FIELDS"]
+
+EXPECTED = ("supported", "refuted")
+SCHEMA_FIELDS = ("id", "variant", "nodeid", "statement", "sources", "kind", "expected",
+                 "verdict", "outcome", "test", "statistic", "p_value", "alpha", "effect",
+                 "n_seeds", "metric", "levels", "members", "wall_s")
+
+
+class ClaimUsageError(AtomcheckError, RuntimeError):
+    """``sweep()`` or ``expect()`` called twice, or out of order."""
+
+
+class Claim:
+    """A falsifiable statement tested on a sweep.
+
+    Parameters
+    ----------
+    claim_id : str
+        The catalog id, e.g. ``"atoms.batch_size.accuracy"``.
+    statement : str
+        The claim in one sentence.
+    sources : sequence of str
+        Where the claim comes from (document and section).
+    seeds : int
+        Seeds at the ``default`` profile; the active profile scales it.
+    alpha : float, optional
+        Per-claim significance level; the settings' alpha otherwise.
+    expected : {"supported", "refuted"}
+        What the run should find; ``"refuted"`` needs a ``reason``.
+    reason : str, optional
+        Why the claim is expected to be refuted.
+    settings : Settings, optional
+    variant : str, optional
+        The parametrized variant's name.
+    progress : callable, optional
+        ``progress(message)`` is called after each configuration trains.
+
+    Examples
+    --------
+    >>> from atomcheck.verdict import Rises
+    >>> c = Claim("demo.rise", "y rises with x", seeds=6)
+    >>> _ = c.sweep(lambda seed, x: {"y": x + 0.01 * (seed % 3)}, x=[1, 2, 3])
+    >>> c.expect(Rises("y", along="x")).verdict
+    'supported'
+    """
+
+    def __init__(
+        self,
+        claim_id: str,
+        statement: str = "",
+        *,
+        sources: Sequence[str] = (),
+        seeds: int = 10,
+        alpha: float | None = None,
+        expected: str = "supported",
+        reason: str | None = None,
+        settings: Settings | None = None,
+        variant: str | None = None,
+        nodeid: str | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        if not isinstance(claim_id, str) or not claim_id:
+            raise InvalidClaim(f"claim_id={claim_id!r} must be a non-empty string like "
+                               "'atoms.batch_size.accuracy'.")
+        if expected not in EXPECTED:
+            raise InvalidClaim(f"{claim_id}: expected={expected!r} must be one of {EXPECTED}.")
+        if expected == "refuted" and not reason:
+            raise InvalidClaim(f"{claim_id}: expected='refuted' needs reason='...': say why "
+                               "the evidence refutes the claim, so the report shows it.")
+        if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+            raise InvalidClaim(f"{claim_id}: seeds={seeds!r} must be a positive integer.")
+        if alpha is not None:
+            try:
+                _check_alpha(alpha)
+            except InvalidClaim as exc:
+                raise InvalidClaim(f"{claim_id}: {exc}") from None
+        self.claim_id = claim_id
+        self.statement = statement
+        self.sources = list(sources)
+        self.alpha = float(alpha if alpha is not None else self.settings.alpha)
+        self.expected = expected
+        self.reason = reason
+        self.variant = variant
+        self.nodeid = nodeid
+        self.n_seeds = self.settings.seeds_for(seeds)
+        self.seeds = list(range(self.n_seeds))
+        self.progress = progress
+        self.samples: Samples | None = None
+        self.verdict: Verdict | None = None
+        self.wall_s = 0.0
+        self._fn: Callable[..., Any] | None = None
+        self._levels: dict[str, list[Any]] = {}
+
+    @property
+    def label(self) -> str:
+        """``id[variant]`` as shown in tables."""
+        return f"{self.claim_id}[{self.variant}]" if self.variant else self.claim_id
+
+    def sweep(self, fn: Callable[..., Any], **levels: Sequence[Any]) -> Claim:
+        """Plan a sweep of ``fn(seed, **config)`` over the factor levels.
+
+        Validation happens now; training happens in :meth:`expect`, after the expectation
+        has been checked against the design, so a wrong claim fails before any training.
+        Returns the claim itself; :attr:`samples` holds the table after :meth:`expect`.
+        """
+        if self._fn is not None:
+            raise ClaimUsageError(f"{self.claim_id}: sweep() was already called; a claim "
+                                  "runs one sweep. Put every factor in that one call.")
+        check_levels(fn, levels, self.seeds, claim_id=self.claim_id)
+        self._fn = fn
+        self._levels = {k: list(v) for k, v in levels.items()}
+        return self
+
+    def expect(self, expectation: Expectation) -> Verdict:
+        """Train the sweep, test the expectation, and return the :class:`Verdict`."""
+        if self._fn is None:
+            raise ClaimUsageError(f"{self.claim_id}: call sweep(fn, factor=[...]) before "
+                                  "expect().")
+        if self.verdict is not None:
+            raise ClaimUsageError(f"{self.claim_id}: expect() was already called; a claim "
+                                  "has one expectation (use a family inside it).")
+        if not isinstance(expectation, Expectation):
+            raise InvalidClaim(f"{self.claim_id}: expect() takes an expectation such as "
+                               f"Rises(...) or Beats(...); got {expectation!r}.")
+        expectation.validate(self._levels, claim_id=self.claim_id)
+        expectation.check_seeds(self.n_seeds, self.alpha, claim_id=self.claim_id)
+        start = time.perf_counter()
+        self.samples = run_sweep(
+            self._fn, self._levels, self.seeds,
+            executor=get_executor(self.settings.executor),
+            device=self.settings.device,
+            claim_id=self.claim_id,
+            on_unit=self._on_unit,
+            check_metrics=lambda m: expectation.check_metric(m, claim_id=self.claim_id),
+        )
+        verdict = expectation.evaluate(self.samples, alpha=self.alpha)
+        self.wall_s = time.perf_counter() - start
+        self.verdict = verdict
+        return verdict
+
+    def _on_unit(self, done: int, total: int, config: Mapping[str, Any]) -> None:
+        if self.progress is not None:
+            cfg = ", ".join(f"{k}={v}" for k, v in config.items())
+            self.progress(f"{self.label}: {done}/{total} configs ({cfg})")
+
+    @property
+    def passed(self) -> bool:
+        """Whether the verdict matches what the claim expects."""
+        return self.verdict is not None and self.verdict.verdict == self.expected
+
+    def to_dict(self, *, outcome: str | None = None, error: str | None = None) -> dict[str, Any]:
+        """The claim's schema-v1 report entry."""
+        entry: dict[str, Any] = {
+            "id": self.claim_id, "variant": self.variant, "nodeid": self.nodeid,
+            "statement": self.statement, "sources": self.sources, "expected": self.expected,
+            "reason": self.reason, "outcome": outcome, "alpha": self.alpha,
+            "seeds": self.seeds, "wall_s": round(self.wall_s, 4),
+            "engine": self.samples.engine if self.samples else None,
+        }
+        if self.verdict is not None:
+            entry.update(self.verdict.to_dict())
+        else:
+            entry.update({"kind": None, "verdict": "error", "test": None, "statistic": None,
+                          "p_value": None, "effect": None, "n_seeds": self.n_seeds,
+                          "metric": None, "levels": [], "members": [], "message": error or ""})
+        return entry

@@ -1,0 +1,139 @@
+"""Frozen run settings and named profiles (``default``, ``quick``, ``thorough``).
+
+A profile scales the seed count every claim asks for: a claim declares how many seeds
+it needs at the ``default`` profile, and the profile multiplies that (``quick`` for smoke
+runs, ``thorough`` for publication-grade counts). ``--atomcheck-seeds=N`` overrides all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from atomcheck.errors import InvalidClaim
+
+__all__ = ["Settings", "register_profile", "get_profile", "load_profile", "PROFILES"]
+
+INCONCLUSIVE_OUTCOMES = ("fail", "skip", "pass")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes how claims run, in one immutable object.
+
+    Attributes
+    ----------
+    profile : str
+        Name of the profile these settings came from.
+    alpha : float
+        Significance level, in (0, 1).
+    seed_scale : float
+        Multiplier on each claim's default seed count.
+    min_seeds : int
+        Floor on the scaled seed count.
+    seeds : int or None
+        When set, every claim uses exactly this many seeds.
+    inconclusive : {"fail", "skip", "pass"}
+        pytest outcome of an inconclusive verdict.
+    device : {"cpu", "cuda", "auto"}
+        Where the batched engine trains.
+    executor : str
+        Name of the executor that runs sweeps.
+
+    Examples
+    --------
+    >>> Settings().seeds_for(10)
+    10
+    >>> get_profile("quick").seeds_for(10)
+    5
+    """
+
+    profile: str = "default"
+    alpha: float = 0.05
+    seed_scale: float = 1.0
+    min_seeds: int = 5
+    seeds: int | None = None
+    inconclusive: str = "fail"
+    device: str = "cpu"
+    executor: str = "serial"
+
+    def __post_init__(self) -> None:
+        _check_alpha(self.alpha)
+        if self.seeds is not None and (not isinstance(self.seeds, int) or self.seeds < 2):
+            raise InvalidClaim(
+                f"seeds={self.seeds!r} must be an integer >= 2: a statistical claim needs "
+                "at least two paired seeds. Pass e.g. --atomcheck-seeds=10."
+            )
+        if self.inconclusive not in INCONCLUSIVE_OUTCOMES:
+            raise InvalidClaim(
+                f"inconclusive={self.inconclusive!r} must be one of {INCONCLUSIVE_OUTCOMES}."
+            )
+        if self.device not in DEVICES:
+            raise InvalidClaim(f"device={self.device!r} must be one of {DEVICES}.")
+        if not self.seed_scale > 0:
+            raise InvalidClaim(f"seed_scale={self.seed_scale!r} must be > 0.")
+
+    def seeds_for(self, default_seeds: int) -> int:
+        """Seeds a claim declaring ``default_seeds`` gets under these settings."""
+        if self.seeds is not None:
+            return self.seeds
+        # The floor never raises a claim above its own declared count.
+        return max(min(self.min_seeds, default_seeds), math.ceil(default_seeds * self.seed_scale))
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with ``changes`` applied (validated)."""
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        return asdict(self)
+
+
+def _check_alpha(alpha: object) -> None:
+    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0 < alpha < 1:
+        raise InvalidClaim(
+            f"alpha={alpha!r} must lie strictly between 0 and 1. Use e.g. alpha=0.05."
+        )
+
+
+PROFILES: dict[str, Settings] = {}
+"""Registered profiles by name."""
+
+
+def register_profile(name: str, settings: Settings) -> None:
+    """Register ``settings`` under ``name`` (replacing any earlier one).
+
+    Examples
+    --------
+    >>> register_profile("ci", Settings(seed_scale=0.5))
+    >>> get_profile("ci").profile
+    'ci'
+    """
+    PROFILES[name] = replace(settings, profile=name)
+
+
+def get_profile(name: str) -> Settings:
+    """Return the profile registered under ``name``.
+
+    Raises
+    ------
+    InvalidClaim
+        When no profile has that name; the message lists the known ones.
+    """
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InvalidClaim(
+            f"profile={name!r} is not registered; known profiles: {sorted(PROFILES)}. "
+            "Register one with atomcheck.register_profile(name, Settings(...))."
+        ) from None
+
+
+load_profile = get_profile
+"""Alias of :func:`get_profile`, Hypothesis-style."""
+
+register_profile("default", Settings())
+register_profile("quick", Settings(seed_scale=0.5, min_seeds=5))
+register_profile("thorough", Settings(seed_scale=3.0, min_seeds=20))

@@ -1,0 +1,347 @@
+"""The pytest glue: options, the ``claim`` marker and fixture, outcomes, table, reports.
+
+Registered through the ``pytest11`` entry point (``atomcheck = "atomcheck.plugin"``); do
+not also list it in ``pytest_plugins`` (pluggy refuses a plugin registered twice).
+
+Verdicts travel on ``report.user_properties`` as JSON, which pytest-xdist serialises from
+workers to the controller and JUnit XML shows; only the controller writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from atomcheck.claim import Claim
+from atomcheck.config import INCONCLUSIVE_OUTCOMES, Settings, get_profile
+from atomcheck.errors import AtomcheckError, InvalidClaim
+from atomcheck.report import build_run, check_report_path, render_table, write_report
+
+PROPERTY = "atomcheck"
+MARKER_KEYS = frozenset({"claim_id", "sources", "seeds", "alpha", "expected", "reason",
+                         "statement"})
+settings_key = pytest.StashKey[Settings]()
+
+
+def _parse_alpha(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"alpha={text} must lie strictly between 0 and 1.")
+    return value
+
+
+def _parse_seeds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(
+            f"seeds={value} is too few: a statistical claim needs >= 2 paired seeds.")
+    return value
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare ``--atomcheck-*`` options and their ini twins."""
+    group = parser.getgroup("atomcheck", "atomcheck: empirical claims as statistical tests")
+    group.addoption("--atomcheck-profile", metavar="NAME", default=None,
+                    help="Settings profile: default, quick, thorough or a registered one. "
+                         "Default: ini atomcheck_profile or 'default'.")
+    group.addoption("--atomcheck-seeds", metavar="N", type=_parse_seeds, default=None,
+                    help="Use exactly N seeds for every claim. Default: each claim's own count "
+                         "scaled by the profile.")
+    group.addoption("--atomcheck-alpha", metavar="ALPHA", type=_parse_alpha, default=None,
+                    help="Significance level. Default: ini atomcheck_alpha or 0.05.")
+    group.addoption("--atomcheck-inconclusive", metavar="OUTCOME", default=None,
+                    choices=INCONCLUSIVE_OUTCOMES,
+                    help="pytest outcome of an inconclusive verdict: fail, skip or pass. "
+                         "Default: ini atomcheck_inconclusive or 'fail'.")
+    group.addoption("--atomcheck-report", metavar="PATH", action="append", default=None,
+                    help="Write a report; the suffix picks the format (.json, .md). May be "
+                         "given more than once. Default: none.")
+    group.addoption("--atomcheck-device", metavar="DEVICE", default=None,
+                    choices=("cpu", "cuda", "auto"),
+                    help="Device of the batched engine: cpu, cuda or auto. Default: ini "
+                         "atomcheck_device or 'cpu'.")
+    parser.addini("atomcheck_profile", "atomcheck settings profile", default="default")
+    parser.addini("atomcheck_alpha", "atomcheck significance level", default="")
+    parser.addini("atomcheck_seeds", "atomcheck seed count for every claim", default="")
+    parser.addini("atomcheck_inconclusive", "outcome of inconclusive verdicts: fail|skip|pass",
+                  default="")
+    parser.addini("atomcheck_report", "report paths (.json, .md)", type="linelist", default=[])
+    parser.addini("atomcheck_device", "batched engine device: cpu|cuda|auto", default="")
+
+
+def _resolve_settings(config: pytest.Config) -> Settings:
+    opt = config.option
+    try:
+        settings = get_profile(opt.atomcheck_profile or config.getini("atomcheck_profile"))
+        changes: dict[str, Any] = {}
+        alpha = opt.atomcheck_alpha or config.getini("atomcheck_alpha")
+        if alpha:
+            changes["alpha"] = _parse_alpha(str(alpha))
+        seeds = opt.atomcheck_seeds or config.getini("atomcheck_seeds")
+        if seeds:
+            changes["seeds"] = _parse_seeds(str(seeds))
+        inconclusive = opt.atomcheck_inconclusive or config.getini("atomcheck_inconclusive")
+        if inconclusive:
+            changes["inconclusive"] = inconclusive
+        device = opt.atomcheck_device or config.getini("atomcheck_device")
+        if device:
+            changes["device"] = device
+        return settings.replace(**changes)
+    except (AtomcheckError, argparse.ArgumentTypeError) as exc:
+        raise pytest.UsageError(f"atomcheck: {exc}") from None
+
+
+def _report_paths(config: pytest.Config) -> list[str]:
+    return list(config.option.atomcheck_report or []) + list(config.getini("atomcheck_report"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker, resolve settings, and validate report paths up front."""
+    config.addinivalue_line(
+        "markers",
+        "claim(claim_id, sources=(), seeds=10, alpha=None, expected='supported', reason=None, "
+        "statement=None): an empirical claim tested by the `claim` fixture.",
+    )
+    config.stash[settings_key] = _resolve_settings(config)
+    if not hasattr(config, "workerinput"):  # xdist workers never write reports
+        recorder = _Recorder(config)
+        config.stash[recorder_key] = recorder
+        config.pluginmanager.register(recorder, "atomcheck-recorder")
+    for path in _report_paths(config):
+        try:
+            check_report_path(path)
+        except InvalidClaim as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Show the active profile and what differs from the default settings."""
+    s = config.stash[settings_key]
+    diff = {k: v for k, v in s.to_dict().items() if v != getattr(Settings(), k) and k != "profile"}
+    extra = ", ".join(f"{k}={v}" for k, v in diff.items())
+    return f"atomcheck: profile={s.profile!r}" + (f" ({extra})" if extra else "")
+
+
+def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for mark in item.iter_markers("claim"):  # closest first: it wins per key
+        if mark.args:
+            merged.setdefault("claim_id", mark.args[0])
+        for key, value in mark.kwargs.items():
+            if key not in MARKER_KEYS:
+                raise InvalidClaim(
+                    f"{item.nodeid}: claim marker can't have {key!r} keyword argument; allowed: "
+                    f"{sorted(MARKER_KEYS)}.")
+            merged.setdefault(key, value)
+    return merged
+
+
+def _statement(item: pytest.Item, kwargs: dict[str, Any]) -> str:
+    if kwargs.get("statement"):
+        return str(kwargs["statement"])
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Reject a malformed claim marker before any fixture runs."""
+    if item.get_closest_marker("claim") is None:
+        return
+    kwargs = _marker_kwargs(item)
+    if not kwargs.get("claim_id"):
+        raise InvalidClaim(f"{item.nodeid}: the claim marker needs claim_id='topic.name'.")
+    if kwargs.get("expected", "supported") == "refuted" and not kwargs.get("reason"):
+        raise InvalidClaim(f"{kwargs['claim_id']}: expected='refuted' needs reason='...' in the "
+                           "claim marker, so the report says why.")
+
+
+def _progress(config: pytest.Config) -> Any:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or config.option.verbose < 1 or hasattr(config, "workerinput"):
+        return None
+    capman = config.pluginmanager.get_plugin("capturemanager")
+
+    def write(message: str) -> None:
+        # Progress must reach the terminal while the test's output is being captured.
+        if capman is not None:
+            with capman.global_and_fixture_disabled():
+                reporter.write_line(f"  atomcheck: {message}")
+        else:
+            reporter.write_line(f"  atomcheck: {message}")
+
+    return write
+
+
+@pytest.fixture
+def claim(request: pytest.FixtureRequest) -> Iterator[Claim]:
+    """The :class:`atomcheck.Claim` of this test, configured from its ``claim`` marker."""
+    item = request.node
+    if item.get_closest_marker("claim") is None:
+        raise InvalidClaim(f"{item.nodeid}: the `claim` fixture needs "
+                           "@pytest.mark.claim(claim_id=...) on the test.")
+    kwargs = _marker_kwargs(item)
+    callspec = getattr(item, "callspec", None)
+    obj = Claim(
+        kwargs["claim_id"], _statement(item, kwargs),
+        sources=kwargs.get("sources", ()), seeds=kwargs.get("seeds", 10),
+        alpha=kwargs.get("alpha"), expected=kwargs.get("expected", "supported"),
+        reason=kwargs.get("reason"), settings=item.config.stash[settings_key],
+        variant=callspec.id if callspec is not None else None, nodeid=item.nodeid,
+        progress=_progress(item.config),
+    )
+    item.stash[_claim_key] = obj
+    yield obj
+
+
+_claim_key = pytest.StashKey[Claim]()
+
+
+def _rerun(claim: Claim, settings: Settings) -> str:
+    parts = ["pytest", shlex.quote(claim.nodeid or claim.claim_id),
+             f"--atomcheck-seeds={claim.n_seeds}"]
+    if settings.profile != "default":
+        parts.append(f"--atomcheck-profile={settings.profile}")
+    return " ".join(parts)
+
+
+def _settle(claim: Claim, settings: Settings) -> None:
+    """Map the verdict to pytest's outcome by raising fail/skip when needed."""
+    verdict = claim.verdict
+    if verdict is None:
+        raise InvalidClaim(f"{claim.claim_id}: the test never called claim.expect(...); a "
+                           "claim must end in a verdict.")
+    header = f"{verdict.verdict.upper()}  {claim.label}: {claim.statement}"
+    if claim.expected == "refuted":
+        header += f"\n  expected  refuted: {claim.reason}"
+    message = f"{header}\n{verdict.explain()}\n  rerun     {_rerun(claim, settings)}"
+    if verdict.verdict == claim.expected:
+        return
+    if verdict.verdict == "inconclusive":
+        if settings.inconclusive == "skip":
+            pytest.skip(message)
+        if settings.inconclusive == "pass" and claim.expected == "supported":
+            return
+    pytest.fail(message, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
+    """After a claim test returns, turn its verdict into pass, fail or skip."""
+    result = yield
+    claim = pyfuncitem.stash.get(_claim_key, None)
+    if claim is not None:
+        _settle(claim, pyfuncitem.config.stash[settings_key])
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[pytest.TestReport]:
+    """Attach the claim's report entry to the call (or failed setup) report."""
+    report: pytest.TestReport = yield
+    claim = item.stash.get(_claim_key, None)
+    is_entry = (call.when == "call") or (call.when == "setup" and report.outcome != "passed")
+    if item.get_closest_marker("claim") is not None and is_entry:
+        error = None if call.excinfo is None else call.excinfo.exconly()
+        if claim is not None:
+            entry = claim.to_dict(outcome=report.outcome, error=error)
+        else:
+            entry = _setup_error_entry(item, report.outcome, error)
+        if entry["verdict"] == "error":
+            entry["message"] = error or entry.get("message", "")
+        report.user_properties.append((PROPERTY, json.dumps(entry, default=str)))
+    return report
+
+
+def _setup_error_entry(item: pytest.Item, outcome: str, error: str | None) -> dict[str, Any]:
+    try:
+        kwargs = _marker_kwargs(item)
+    except InvalidClaim:
+        kwargs = {}
+    callspec = getattr(item, "callspec", None)
+    return {"id": kwargs.get("claim_id") or item.nodeid,
+            "variant": callspec.id if callspec is not None else None,
+            "nodeid": item.nodeid, "statement": _statement(item, kwargs),
+            "sources": list(kwargs.get("sources", ())), "expected": kwargs.get("expected"),
+            "reason": kwargs.get("reason"), "outcome": outcome, "verdict": "error",
+            "kind": None, "test": None, "p_value": None, "effect": None, "n_seeds": None,
+            "levels": [], "members": [], "wall_s": None, "message": error or ""}
+
+
+def _entry(report: pytest.TestReport) -> dict[str, Any] | None:
+    for name, value in report.user_properties:
+        if name == PROPERTY:
+            return json.loads(value)  # type: ignore[no-any-return]
+    return None
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config
+                             ) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """Print the verdict word, keeping pytest's category so exit codes stay honest."""
+    entry = _entry(report)
+    if entry is None or report.when not in ("call", "setup"):
+        return None
+    word = str(entry.get("verdict", "error")).upper()
+    if entry.get("expected") == "refuted" and word == "REFUTED":
+        word = "REFUTED (expected)"
+    if report.when == "setup" and report.failed:  # keep pytest's "error" category
+        return "error", "E", ("ERROR", {"red": True})
+    colour = {"passed": "green", "failed": "red", "skipped": "yellow"}[report.outcome]
+    letter = {"passed": ".", "failed": "F", "skipped": "s"}[report.outcome]
+    return report.outcome, letter, (word, {colour: True})
+
+
+class _Recorder:
+    """Collects claim entries on the controller and renders them at the end."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.entries: list[dict[str, Any]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Keep the entry of every claim report (from this process or an xdist worker)."""
+        entry = _entry(report)
+        if entry is not None:
+            self.entries.append(entry)
+
+    def run_document(self) -> dict[str, Any]:
+        """The schema-v1 document of this run."""
+        settings = self.config.stash[settings_key]
+        cfg = {"alpha": settings.alpha, "profile": settings.profile,
+               "inconclusive": settings.inconclusive, "executor": settings.executor,
+               "device": settings.device, "seeds": settings.seeds}
+        return build_run(self.entries, cfg)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """Print the verdict table and write the report files."""
+        if not self.entries:
+            return
+        run = self.run_document()
+        terminalreporter.write_sep("=", "atomcheck verdicts")
+        terminalreporter.write_line(render_table(run, width=terminalreporter._tw.fullwidth,
+                                                 sources=self.config.option.verbose > 0))
+        for path in _report_paths(self.config):
+            written = write_report(path, run)
+            terminalreporter.write_line(f"atomcheck: wrote {written}")
+
+
+recorder_key = pytest.StashKey[_Recorder]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Unregister the recorder."""
+    recorder = config.stash.get(recorder_key, None)
+    if recorder is not None:
+        config.pluginmanager.unregister(recorder)
+        del config.stash[recorder_key]

@@ -1,0 +1,40 @@
+"""Renderers for a run: terminal table, Markdown, JSON schema v1.
+
+Each takes the run document (:func:`atomcheck.report.schema.build_run`) and returns text;
+none touches the terminal. ``write_report(path, run)`` picks the format by suffix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from atomcheck.errors import InvalidClaim
+from atomcheck.report.markdown import render_markdown
+from atomcheck.report.schema import SCHEMA, build_run, render_json
+from atomcheck.report.table import render_table
+
+__all__ = ["SCHEMA", "build_run", "render_json", "render_markdown", "render_table",
+           "write_report", "REPORT_SUFFIXES"]
+
+REPORT_SUFFIXES = {".json": render_json, ".md": render_markdown}
+
+
+def check_report_path(path: str) -> None:
+    """Raise :class:`InvalidClaim` unless ``path`` has a known report suffix."""
+    if Path(path).suffix.lower() not in REPORT_SUFFIXES:
+        raise InvalidClaim(
+            f"--atomcheck-report={path!r}: unknown suffix {Path(path).suffix!r}; use one of "
+            f"{sorted(REPORT_SUFFIXES)}, e.g. --atomcheck-report=report.md.")
+
+
+def write_report(path: str | Path, run: dict[str, Any]) -> Path:
+    """Render ``run`` by ``path``'s suffix and write it atomically."""
+    path = Path(path)
+    check_report_path(str(path))
+    text = REPORT_SUFFIXES[path.suffix.lower()](run)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path

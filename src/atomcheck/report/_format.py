@@ -1,0 +1,52 @@
+"""Number formatting shared by the text renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["fmt_effect", "fmt_p", "fmt_verdict", "fmt_seeds", "fmt_time"]
+
+
+def _num(x: Any) -> str:
+    return "n/a" if x is None else f"{x:+.3g}"
+
+
+def fmt_effect(entry: dict[str, Any]) -> str:
+    """``-0.74 [-0.82, -0.65]`` from an entry's effect, or ``-``."""
+    eff = entry.get("effect") or {}
+    if eff.get("value") is None:
+        return "-"
+    ci = eff.get("ci") or [None, None]
+    if ci[0] is None:
+        return _num(eff["value"])
+    return f"{_num(eff['value'])} [{_num(ci[0])}, {_num(ci[1])}]"
+
+
+def fmt_p(entry: dict[str, Any]) -> str:
+    """The p-value in 2 significant digits, or ``-``."""
+    p = entry.get("p_value")
+    if p is None:
+        return "-"
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.0e}"
+
+
+def fmt_verdict(entry: dict[str, Any]) -> str:
+    """``refuted (expected)`` when a claim was expected refuted and was."""
+    verdict = entry.get("verdict") or "error"
+    if entry.get("expected") == "refuted":
+        return f"{verdict} (expected refuted)" if verdict != "refuted" else "refuted (expected)"
+    return verdict
+
+
+def fmt_seeds(entry: dict[str, Any]) -> str:
+    """Seeds used, with diverged runs when any."""
+    n = entry.get("n_seeds")
+    div = entry.get("diverged") or 0
+    text = "-" if n is None else str(n)
+    return f"{text} ({div}/{entry.get('total_runs')} div.)" if div else text
+
+
+def fmt_time(entry: dict[str, Any]) -> str:
+    """Wall time in seconds."""
+    wall = entry.get("wall_s")
+    return "-" if wall is None else f"{wall:.1f}s"

@@ -1,0 +1,58 @@
+"""The Markdown report: a table ready to paste, then notes on refuted and failed claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict
+
+__all__ = ["render_markdown"]
+
+
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(run: dict[str, Any]) -> str:
+    """Render the run as Markdown.
+
+    Examples
+    --------
+    >>> "| claim |" in render_markdown({"claims": [], "config": {}, "environment": {}})
+    True
+    """
+    cfg, env = run.get("config", {}), run.get("environment", {})
+    claims = run.get("claims", [])
+    counts: dict[str, int] = {}
+    for c in claims:
+        counts[c.get("outcome") or "error"] = counts.get(c.get("outcome") or "error", 0) + 1
+    out = ["# atomcheck report", ""]
+    out.append(f"Created {run.get('created', '?')} · profile `{cfg.get('profile', '?')}` · "
+               f"alpha {cfg.get('alpha', '?')} · inconclusive → {cfg.get('inconclusive', '?')} · "
+               f"Python {env.get('python', '?')}, torch {env.get('torch', '?')}, "
+               f"device {env.get('device', '?')}")
+    out.append("")
+    out.append("Outcomes: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"))
+    out.append("")
+    out.append("| claim | statement | verdict | outcome | test | effect [95% CI] | p | seeds | time |")
+    out.append("|---|---|---|---|---|---|---|---|---|")
+    for c in claims:
+        label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
+        eff_name = (c.get("effect") or {}).get("name")
+        effect = fmt_effect(c) + (f" ({eff_name})" if eff_name and fmt_effect(c) != "-" else "")
+        out.append("| " + " | ".join(_cell(x) for x in (
+            f"`{label}`", c.get("statement", ""), f"**{fmt_verdict(c)}**", c.get("outcome") or "-",
+            c.get("test") or "-", effect, fmt_p(c), fmt_seeds(c), fmt_time(c))) + " |")
+    notes = [c for c in claims if c.get("reason") or c.get("message")]
+    if notes:
+        out += ["", "## Notes", ""]
+        for c in notes:
+            label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
+            if c.get("reason"):
+                out.append(f"- `{label}` is expected to be refuted: {_cell(c['reason'])}")
+            if c.get("message"):
+                out.append(f"- `{label}`: {_cell(c['message'])}")
+    sources = sorted({s for c in claims for s in c.get("sources", [])})
+    if sources:
+        out += ["", "Sources: " + "; ".join(sources)]
+    return "\n".join(out) + "\n"

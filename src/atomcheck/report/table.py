@@ -1,0 +1,46 @@
+"""The terminal table printed at the end of a run."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict
+
+__all__ = ["render_table"]
+
+_HEADERS = ("claim", "statement", "verdict", "test", "effect [95% CI]", "p", "seeds", "time")
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool = False) -> str:
+    """Render the run's claims as a fixed-width table that fits ``width`` columns.
+
+    Examples
+    --------
+    >>> print(render_table({"claims": []}, width=80))
+    no claims ran
+    """
+    claims = run.get("claims", [])
+    if not claims:
+        return "no claims ran"
+    width = width or shutil.get_terminal_size((120, 20)).columns
+    rows = []
+    for c in claims:
+        label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
+        rows.append([label, c.get("statement") or "", fmt_verdict(c), c.get("test") or "-",
+                     fmt_effect(c), fmt_p(c), fmt_seeds(c), fmt_time(c)])
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
+    fixed = sum(widths) - widths[1] + 2 * (len(_HEADERS) - 1)
+    widths[1] = max(12, min(widths[1], width - fixed))
+    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r, c in zip(rows, claims):
+        r[1] = _cut(r[1], widths[1])
+        lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+        if sources and c.get("sources"):
+            lines.append("    sources: " + "; ".join(c["sources"]))
+    return "\n".join(lines)

@@ -1,0 +1,293 @@
+"""Sweeps: factor levels × seeds through a training function, into a tidy table.
+
+Seeds are paired: seed *s* is passed unchanged to every configuration, so it draws the
+same data and the same initial-weight stream at every level (common random numbers).
+A :class:`~atomcheck.models.Task` whose model the batched engine can express trains all
+seeds of a configuration at once; any other callable ``fn(seed, **config) -> metrics``
+runs one seed at a time. A NaN/inf metric marks the run diverged; it never crashes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from atomcheck.errors import ClaimError, InvalidClaim
+from atomcheck.executors import Executor, SerialExecutor
+
+__all__ = ["Run", "Samples", "run_sweep", "check_levels"]
+
+log = logging.getLogger("atomcheck.sweep")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the tidy table: one configuration trained on one seed."""
+
+    config: dict[str, Any]
+    seed: int
+    metrics: dict[str, float]
+    wall_s: float
+    diverged: bool = False
+    history: dict[str, list[float]] | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The row as a flat dict: config columns, seed, metrics, wall_s, diverged."""
+        return {**self.config, "seed": self.seed, **self.metrics, "wall_s": self.wall_s,
+                "diverged": self.diverged}
+
+
+@dataclass
+class Samples:
+    """The tidy result table of a sweep (one :class:`Run` per config × seed).
+
+    Attributes
+    ----------
+    factors : tuple of str
+        The swept factor names, in grid order.
+    configs : list of dict
+        Every configuration, in grid order.
+    seeds : list of int
+        The seeds, shared by every configuration.
+    runs : list of Run
+        Config-major: all seeds of ``configs[0]``, then of ``configs[1]``...
+    engine : str
+        ``"batched"`` or ``"per-seed"``: which path trained the runs.
+    """
+
+    factors: tuple[str, ...]
+    configs: list[dict[str, Any]]
+    seeds: list[int]
+    runs: list[Run]
+    engine: str = "per-seed"
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Metric columns present in every run (plus ``wall_s``)."""
+        names = set.intersection(*(set(r.metrics) for r in self.runs)) if self.runs else set()
+        return sorted(names | {"wall_s"})
+
+    def value(self, run: Run, metric: str) -> float:
+        """One run's value of ``metric`` (``wall_s`` included)."""
+        return run.wall_s if metric == "wall_s" else float(run.metrics[metric])
+
+    def matrix(self, metric: str, configs: Sequence[Mapping[str, Any]] | None = None) -> np.ndarray:
+        """Values of ``metric`` as ``(n_seeds, n_configs)``; diverged runs are NaN."""
+        configs = self.configs if configs is None else configs
+        index = {_key(r.config, r.seed): r for r in self.runs}
+        out = np.full((len(self.seeds), len(configs)), np.nan)
+        for j, config in enumerate(configs):
+            for i, seed in enumerate(self.seeds):
+                run = index[_key(dict(config), seed)]
+                if not run.diverged:
+                    out[i, j] = self.value(run, metric)
+        return out
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The table as a list of flat dicts, ready for ``pandas.DataFrame(...)``."""
+        return [r.record() for r in self.runs]
+
+    def to_pandas(self) -> Any:
+        """The table as a ``pandas.DataFrame`` (needs pandas installed)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_records())
+
+    @property
+    def n_diverged(self) -> int:
+        """How many runs diverged."""
+        return sum(r.diverged for r in self.runs)
+
+    def __repr__(self) -> str:
+        return (f"Samples(factors={self.factors}, configs={len(self.configs)}, "
+                f"seeds={len(self.seeds)}, runs={len(self.runs)}, engine={self.engine!r}, "
+                f"diverged={self.n_diverged})")
+
+
+def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
+    return (tuple(sorted((k, repr(v)) for k, v in config.items())), seed)
+
+
+def _accepted_names(fn: Callable[..., Any]) -> frozenset[str] | None:
+    """Keyword names ``fn`` accepts, or None when it takes ``**kwargs``."""
+    names = getattr(fn, "factor_names", None)
+    if callable(names):
+        return frozenset(names())
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return frozenset(p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+
+def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], seeds: Sequence[int],
+                 *, claim_id: str = "<claim>") -> None:
+    """Validate a sweep design before any training; raise :class:`InvalidClaim` if wrong."""
+    if not levels:
+        raise InvalidClaim(f"{claim_id}: sweep() got no factor. Pass e.g. batch_size=[1, 16, 400].")
+    for name, values in levels.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+            raise InvalidClaim(f"{claim_id}: factor {name}={values!r} must be a list of levels, "
+                               f"e.g. {name}=[{values!r}].")
+        if len(values) == 0:
+            raise InvalidClaim(f"{claim_id}: factor {name}=[] has no level. Give at least one.")
+    accepted = _accepted_names(fn)
+    if accepted is not None:
+        unknown = sorted(set(levels) - accepted - {"seed"})
+        if unknown:
+            raise InvalidClaim(
+                f"{claim_id}: unknown factor {unknown[0]!r}: the training function accepts "
+                f"{sorted(accepted - {'seed'})}. Rename the factor or add the parameter."
+            )
+    if len(seeds) < 1 or len(set(seeds)) != len(seeds):
+        raise InvalidClaim(f"{claim_id}: seeds={list(seeds)!r} must be distinct and non-empty.")
+
+
+def _finite_metrics(out: Any, claim_id: str, config: Mapping[str, Any], seed: int
+                    ) -> tuple[dict[str, float], bool]:
+    if not isinstance(out, Mapping):
+        raise InvalidClaim(
+            f"{claim_id}: the training function returned {type(out).__name__}, not a dict of "
+            f"metrics (config={dict(config)}, seed={seed}). Return e.g. {{'test_accuracy': acc}}."
+        )
+    metrics: dict[str, float] = {}
+    for name, value in out.items():
+        try:
+            metrics[str(name)] = float(value)
+        except (TypeError, ValueError):
+            raise InvalidClaim(f"{claim_id}: metric {name!r}={value!r} is not a number "
+                               f"(config={dict(config)}, seed={seed}).") from None
+    diverged = any(not math.isfinite(v) for k, v in metrics.items() if k != "diverged")
+    return metrics, diverged or bool(metrics.get("diverged", 0.0))
+
+
+def _per_seed_unit(fn: Callable[..., Any], config: dict[str, Any], seeds: Sequence[int],
+                   claim_id: str) -> list[Run]:
+    runs = []
+    for seed in seeds:
+        start = time.perf_counter()
+        try:
+            out = fn(seed, **config)
+        except InvalidClaim:
+            raise
+        except Exception as exc:
+            raise ClaimError(f"{claim_id}: training failed at config={config}, seed={seed}: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        wall = time.perf_counter() - start
+        metrics, diverged = _finite_metrics(out, claim_id, config, seed)
+        runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
+    return runs
+
+
+def _batched_unit(task: Any, config: dict[str, Any], seeds: Sequence[int], device: str,
+                  claim_id: str) -> list[Run]:
+    from atomcheck import engine
+
+    start = time.perf_counter()
+    try:
+        outs = engine.run_task(task, list(seeds), config, device=device)
+    except InvalidClaim:
+        raise
+    except Exception as exc:
+        raise ClaimError(f"{claim_id}: batched training failed at config={config}, "
+                         f"seeds={list(seeds)}: {type(exc).__name__}: {exc}") from exc
+    # One batched call trains every seed; each row gets an equal share of its wall time.
+    wall = (time.perf_counter() - start) / max(1, len(seeds))
+    runs = []
+    for seed, out in zip(seeds, outs):
+        metrics, diverged = _finite_metrics(out, claim_id, config, seed)
+        runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
+    return runs
+
+
+def _is_batchable(fn: Any) -> bool:
+    try:
+        from atomcheck.models import Task
+    except ImportError:  # pragma: no cover - models always ships
+        return False
+    return isinstance(fn, Task)
+
+
+def run_sweep(
+    fn: Callable[..., Any],
+    levels: Mapping[str, Sequence[Any]],
+    seeds: Sequence[int],
+    *,
+    executor: Executor | None = None,
+    device: str = "cpu",
+    batched: bool | None = None,
+    claim_id: str = "<claim>",
+    on_unit: Callable[[int, int, dict[str, Any]], None] | None = None,
+    check_metrics: Callable[[Mapping[str, float]], None] | None = None,
+) -> Samples:
+    """Train ``fn`` on every configuration of ``levels`` × ``seeds``.
+
+    Parameters
+    ----------
+    fn : callable
+        ``fn(seed, **config) -> dict[str, float]``, or a :class:`atomcheck.models.Task`.
+    levels : mapping of str to list
+        Factor name → its levels; the grid is their Cartesian product.
+    seeds : sequence of int
+        Seeds shared by every configuration.
+    executor : Executor, optional
+        Runs the units; serial by default.
+    device : str
+        Device for the batched engine.
+    batched : bool, optional
+        Force (True) or forbid (False) the batched engine; by default a Task uses it.
+    on_unit : callable, optional
+        Progress callback ``on_unit(done, total, config)`` after each configuration.
+    check_metrics : callable, optional
+        Called on the first run's metrics; raises to stop a sweep early.
+
+    Returns
+    -------
+    Samples
+
+    Examples
+    --------
+    >>> s = run_sweep(lambda seed, x: {"y": x * seed}, {"x": [1, 2]}, [0, 1, 2])
+    >>> s.matrix("y").tolist()
+    [[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]]
+    """
+    check_levels(fn, levels, seeds, claim_id=claim_id)
+    factors = tuple(levels)
+    configs = [dict(zip(factors, combo)) for combo in itertools.product(*levels.values())]
+    use_batched = _is_batchable(fn) if batched is None else batched
+    executor = executor or SerialExecutor()
+    runs: list[Run] = []
+    total = len(configs)
+
+    def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
+        if use_batched:
+            return _batched_unit(fn, config, unit_seeds, device, claim_id)
+        return _per_seed_unit(fn, config, unit_seeds, claim_id)
+
+    # One seed of the first configuration runs alone (all seeds, when batched) so that a
+    # missing metric stops the sweep after one run, not after all of them.
+    probe = unit(configs[0], seeds if use_batched else seeds[:1])
+    if check_metrics is not None:
+        check_metrics(probe[0].metrics)
+    runs.extend(probe)
+    if not use_batched and len(seeds) > 1:
+        runs.extend(unit(configs[0], seeds[1:]))
+    if on_unit:
+        on_unit(1, total, configs[0])
+    for done, chunk in enumerate(executor.map(unit, configs[1:]), start=2):
+        runs.extend(chunk)
+        if on_unit:
+            on_unit(done, total, configs[done - 1])
+    return Samples(factors, configs, [int(s) for s in seeds], runs,
+                   engine="batched" if use_batched else "per-seed")
