@@ -45,9 +45,6 @@ def test_regularization_l1_sparse(claim):
     count would read 0 for every method). Test: one-sided Wilcoxon, L1 > L2 and L1 > none,
     a Holm family: "L2 does not" is read as "L2 leaves far fewer near-zero weights than L1".
     """
-    claim.sweep(
-        lambda seed, penalty: REGULARIZATION_TASK(
-            seed, l1=STRENGTH if penalty == "l1" else 0.0, l2=STRENGTH if penalty == "l2" else 0.0),
-        penalty=["l1", "l2", "none"],
-    )
+    penalties = {"l1": {"l1": STRENGTH}, "l2": {"l2": STRENGTH}, "none": {}}
+    claim.sweep(REGULARIZATION_TASK, penalty=penalties)
     claim.expect(Beats("near_zero_share", along="penalty", a="l1", b=["l2", "none"]))

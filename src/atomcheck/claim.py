@@ -112,6 +112,7 @@ class Claim:
         self.wall_s = 0.0
         self._fn: Callable[..., Any] | None = None
         self._levels: dict[str, list[Any]] = {}
+        self._sweep_levels: dict[str, Any] = {}
 
     @property
     def label(self) -> str:
@@ -131,6 +132,7 @@ class Claim:
         check_levels(fn, levels, self.seeds, claim_id=self.claim_id)
         self._fn = fn
         self._levels = {k: list(v) for k, v in levels.items()}
+        self._sweep_levels = dict(levels)
         return self
 
     def expect(self, expectation: Expectation) -> Verdict:
@@ -148,7 +150,7 @@ class Claim:
         expectation.check_seeds(self.n_seeds, self.alpha, claim_id=self.claim_id)
         start = time.perf_counter()
         self.samples = run_sweep(
-            self._fn, self._levels, self.seeds,
+            self._fn, self._sweep_levels, self.seeds,
             executor=get_executor(self.settings.executor),
             device=self.settings.device,
             claim_id=self.claim_id,

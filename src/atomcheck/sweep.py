@@ -137,14 +137,22 @@ def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], se
     if not levels:
         raise InvalidClaim(f"{claim_id}: sweep() got no factor. Pass e.g. batch_size=[1, 16, 400].")
     for name, values in levels.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
+        if isinstance(values, Mapping):
+            bad = [k for k, v in values.items() if not isinstance(v, Mapping)]
+            if bad:
+                raise InvalidClaim(f"{claim_id}: named level {name}[{bad[0]!r}] must be a dict of "
+                                   f"config overrides, e.g. {{'l1': {{'l1': 0.01}}, 'none': {{}}}}.")
+        elif isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             raise InvalidClaim(f"{claim_id}: factor {name}={values!r} must be a list of levels, "
                                f"e.g. {name}=[{values!r}].")
         if len(values) == 0:
             raise InvalidClaim(f"{claim_id}: factor {name}=[] has no level. Give at least one.")
     accepted = _accepted_names(fn)
     if accepted is not None:
-        unknown = sorted(set(levels) - accepted - {"seed"})
+        passed = {k for k, v in levels.items() if not isinstance(v, Mapping)}
+        passed |= {key for v in levels.values() if isinstance(v, Mapping)
+                   for overrides in v.values() for key in overrides}
+        unknown = sorted(passed - accepted - {"seed"})
         if unknown:
             raise InvalidClaim(
                 f"{claim_id}: unknown factor {unknown[0]!r}: the training function accepts "
@@ -211,6 +219,18 @@ def _batched_unit(task: Any, config: dict[str, Any], seeds: Sequence[int], devic
     return runs
 
 
+def _expand(config: Mapping[str, Any], named: Mapping[str, Mapping[str, Mapping[str, Any]]]
+            ) -> dict[str, Any]:
+    """Replace each named level by its config overrides (``penalty="l1"`` → ``l1=0.01``)."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in named:
+            out.update(named[key][value])
+        else:
+            out[key] = value
+    return out
+
+
 def _is_batchable(fn: Any) -> bool:
     try:
         from atomcheck.models import Task
@@ -237,8 +257,10 @@ def run_sweep(
     ----------
     fn : callable
         ``fn(seed, **config) -> dict[str, float]``, or a :class:`atomcheck.models.Task`.
-    levels : mapping of str to list
-        Factor name → its levels; the grid is their Cartesian product.
+    levels : mapping of str to list or dict
+        Factor name → its levels; the grid is their Cartesian product. A dict of named
+        levels maps each level's name to the config overrides it stands for, e.g.
+        ``penalty={"l1": {"l1": 0.01}, "none": {}}``: the table keeps the names.
     seeds : sequence of int
         Seeds shared by every configuration.
     executor : Executor, optional
@@ -270,10 +292,16 @@ def run_sweep(
     runs: list[Run] = []
     total = len(configs)
 
+    named = {k: v for k, v in levels.items() if isinstance(v, Mapping)}
+
     def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
+        kwargs = _expand(config, named)
         if use_batched:
-            return _batched_unit(fn, config, unit_seeds, device, claim_id)
-        return _per_seed_unit(fn, config, unit_seeds, claim_id)
+            runs = _batched_unit(fn, kwargs, unit_seeds, device, claim_id)
+        else:
+            runs = _per_seed_unit(fn, kwargs, unit_seeds, claim_id)
+        return [Run(dict(config), r.seed, r.metrics, r.wall_s, r.diverged, r.history)
+                for r in runs]
 
     # One seed of the first configuration runs alone (all seeds, when batched) so that a
     # missing metric stops the sweep after one run, not after all of them.

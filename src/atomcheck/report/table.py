@@ -33,13 +33,21 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
         label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
         rows.append([label, c.get("statement") or "", fmt_verdict(c), c.get("test") or "-",
                      fmt_effect(c), fmt_p(c), fmt_seeds(c), fmt_time(c)])
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(_HEADERS)]
-    fixed = sum(widths) - widths[1] + 2 * (len(_HEADERS) - 1)
-    widths[1] = max(12, min(widths[1], width - fixed))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(_HEADERS, widths))]
+    headers = list(_HEADERS)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    room = width - (sum(widths) - widths[1] + 2 * (len(headers) - 1))
+    if room >= 12:
+        widths[1] = min(widths[1], room)
+    else:  # too narrow for statements: drop the column rather than wrap lines
+        headers.pop(1)
+        widths.pop(1)
+        for r in rows:
+            r.pop(1)
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for r, c in zip(rows, claims):
-        r[1] = _cut(r[1], widths[1])
+        if len(headers) == len(_HEADERS):
+            r[1] = _cut(r[1], widths[1])
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
         if sources and c.get("sources"):
             lines.append("    sources: " + "; ".join(c["sources"]))

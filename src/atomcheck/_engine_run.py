@@ -1,0 +1,389 @@
+"""One batched training run: rows (config x seed) stacked on a leading axis.
+
+The common path (any activation, init, loss, optimiser, L1/L2/weight decay, dropout,
+clipping, residual blocks, shared hidden layers) uses a hand-written backward pass;
+normalisation layers use autograd over the same batched forward. A row whose minibatch
+loss turns non-finite is retired at that step (its weights frozen as they were) and
+removed from the batch, so the remaining rows compute exactly what they would without it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from atomcheck import _engine_common as _c
+from atomcheck import _engine_ops as _ops
+from atomcheck.seeding import rng
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from atomcheck.data import Dataset
+    from atomcheck.models import MLPSpec, TrainResult
+
+
+class BatchedRun:
+    """Train ``specs[r]`` on ``datasets[r]`` with ``seeds[r]`` for every row ``r`` at once.
+
+    All rows must share the architecture, dtype, clipped batch size, epoch count and data
+    shapes (the caller groups rows so).
+    """
+
+    def __init__(self, specs: Sequence[MLPSpec], datasets: Sequence[Dataset],
+                 seeds: Sequence[int], device: str) -> None:
+        import torch
+
+        self.t0 = time.perf_counter()
+        self.specs, self.seeds = list(specs), [int(s) for s in seeds]
+        self.all_specs = list(specs)
+        base, d0 = specs[0], datasets[0]
+        self.base, self.n_rows = base, len(specs)
+        self.dt, self.dev = _c.torch_dtype(base.dtype), torch.device(device)
+        self.n, self.n_classes, self.n_out = len(d0.x_train), d0.n_classes, _c.output_size(d0)
+        self.bs = min(base.batch_size, self.n)
+        sizes, self.plan = _c.layer_plan(base, d0.n_features, self.n_out)
+        self.k = len(base.widths)
+        self.residual = [_c.residual_at(base, j) for j in range(self.k)]
+        self.autograd = base.norm is not None
+        self.data = self._data_tensors(datasets)
+        inits = [_c.init_params(s, sizes, seed) for s, seed in zip(specs, self.seeds)]
+        self.W = [self._put(torch.stack([i[u][0] for i in inits])) for u in range(len(sizes))]
+        self.B = [self._put(torch.stack([i[u][1] for i in inits]).unsqueeze(1))
+                  for u in range(len(sizes))]
+        shape = [(self.n_rows, 1, w) for w in (base.widths if base.norm else ())]
+        self.gamma = [torch.ones(s, dtype=self.dt, device=self.dev) for s in shape]
+        self.beta = [torch.zeros(s, dtype=self.dt, device=self.dev) for s in shape]
+        self.running = [(torch.zeros(s, dtype=self.dt, device=self.dev),
+                         torch.ones(s, dtype=self.dt, device=self.dev))
+                        for s in (shape if base.norm == "batch" else ())]
+        self._set_params()
+        self.opt = _ops.Optimizer(self.params, len(self.W), self.specs)
+        self.shuffles = [rng(s, "shuffle") for s in self.seeds]
+        self.dgens = [_c.dropout_generator(s) if sp.dropout else None
+                      for s, sp in zip(self.seeds, self.specs)]
+        self.dropout = any(sp.dropout for sp in self.specs)
+        self.alive = list(range(self.n_rows))
+        self._set_runs()
+        self.want_history = any(s.history for s in specs)
+        self.want_norms = any(s.grad_norms for s in specs)
+        self.want_snaps = any(s.snapshots for s in specs)
+        keys = [*self._history_keys(), *(f"grad_norm_{u}" for u in range(len(self.W)))]
+        self.history: list[dict[str, list[float]]] = [{k: [] for k in keys}
+                                                      for _ in range(self.n_rows)]
+        self.snaps: list[list[list[np.ndarray]]] = [[] for _ in range(self.n_rows)]
+        self.final_w: list[list[np.ndarray] | None] = [None] * self.n_rows
+        self.diverged = [False] * self.n_rows
+        if self.want_snaps:
+            self._snapshot()
+
+    # -- setup ------------------------------------------------------------------------
+    def _put(self, t: torch.Tensor) -> torch.Tensor:
+        return t.to(device=self.dev, dtype=self.dt).contiguous()
+
+    def _data_tensors(self, datasets: Sequence[Dataset]) -> dict[str, torch.Tensor]:
+        import torch
+
+        def stack(name: str) -> np.ndarray:
+            return np.stack([np.asarray(getattr(d, name)) for d in datasets])
+
+        out = {"x": self._put(torch.as_tensor(stack("x_train"))),
+               "xt": self._put(torch.as_tensor(stack("x_test")))}
+        for key, name in (("y", "y_train"), ("yt", "y_test")):
+            y = stack(name)
+            if self.n_classes:
+                out[key] = torch.as_tensor(y.astype(np.int64), device=self.dev)
+            else:
+                out[key] = self._put(torch.as_tensor(y.reshape(len(datasets), y.shape[1], -1)))
+        return out
+
+    def _set_params(self) -> None:
+        self.params = [*self.W, *self.B, *self.gamma, *self.beta]
+        if self.autograd:
+            for p in self.params:
+                p.requires_grad_(True)
+
+    def _set_runs(self) -> None:
+        self.act_runs = _ops.runs_of([s.activation for s in self.specs])
+        self.loss_runs = _ops.runs_of([s.loss for s in self.specs])
+
+    def _history_keys(self) -> tuple[str, ...]:
+        from atomcheck.models import history_names
+
+        return history_names(self.n_classes)
+
+    def _targets(self, labels: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if labels is None:
+            return y
+        return torch.nn.functional.one_hot(labels, self.n_out).to(self.dt)
+
+    # -- per epoch --------------------------------------------------------------------
+    def _prepare_epoch(self) -> None:
+        import torch
+
+        rows, n = len(self.alive), self.n
+        perms = np.stack([g.permutation(n) for g in self.shuffles])
+        flat = torch.as_tensor((perms + np.arange(rows)[:, None] * n).reshape(-1),
+                               device=self.dev)
+        d = self.data
+        self.ep: dict[str, Any] = {
+            "x": d["x"].reshape(rows * n, -1).index_select(0, flat).view(rows, n, -1)}
+        if self.n_classes:
+            lab = d["y"].reshape(-1).index_select(0, flat).view(rows, n)
+            self.ep["lab"], self.ep["tgt"] = lab, self._targets(lab, d["y"])
+        else:
+            self.ep["lab"] = None
+            self.ep["tgt"] = d["y"].reshape(rows * n, -1).index_select(0, flat).view(rows, n, -1)
+        self.ep["masks"] = None
+        if self.dropout:
+            import torch
+
+            self.ep["masks"] = [self._put(torch.stack([
+                _c.dropout_block(sp, g, n, w) if g is not None else
+                torch.ones((n, w), dtype=torch.float64)
+                for sp, g in zip(self.specs, self.dgens)])) for w in self.base.widths]
+
+    # -- forward / steps --------------------------------------------------------------
+    def _forward(self, x: torch.Tensor, training: bool,
+                 masks: list[torch.Tensor] | None) -> torch.Tensor:
+        import torch
+
+        h = x
+        for j in range(self.k):
+            u = self.plan[j]
+            z = torch.baddbmm(self.B[u], h, self.W[u])
+            if self.base.norm:
+                running = self.running[j] if self.running else None
+                z = _c.norm_apply(self.base.norm, z, self.gamma[j], self.beta[j], running,
+                                  training)
+            a = _ops.per_run(self.act_runs, _c.activate, z)
+            if masks is not None:
+                a = a * masks[j]
+            h = h + a if self.residual[j] else a
+        u = self.plan[-1]
+        return torch.baddbmm(self.B[u], h, self.W[u])
+
+    def _row_losses(self, out: torch.Tensor, lab: torch.Tensor | None,
+                    tgt: torch.Tensor) -> torch.Tensor:
+        lab_ = lab if lab is not None else tgt  # unused for regression losses
+        return _ops.per_run(self.loss_runs, lambda key, o, la, t: _ops.row_loss(
+            key, o, la if lab is not None else None, t), out, lab_, tgt)
+
+    def _bad_rows(self, out: torch.Tensor, lab: torch.Tensor | None, tgt: torch.Tensor
+                  ) -> list[int]:
+        import torch
+
+        with torch.no_grad():
+            ok = torch.isfinite(self._row_losses(out, lab, tgt)).cpu().numpy()
+        return [int(r) for r in np.flatnonzero(~ok)]
+
+    def _step_manual(self, s0: int, s1: int, epoch: int, gacc: torch.Tensor | None
+                     ) -> list[int]:
+        import torch
+
+        W, B, plan, ep = self.W, self.B, self.plan, self.ep
+        masks = [m[:, s0:s1] for m in ep["masks"]] if ep["masks"] is not None else None
+        h = ep["x"][:, s0:s1]
+        hs, zs, acts = [h], [], []
+        for j in range(self.k):
+            u = plan[j]
+            z = torch.baddbmm(B[u], h, W[u])
+            a = _ops.per_run(self.act_runs, _c.activate, z)
+            zs.append(z)
+            acts.append(a)
+            if masks is not None:
+                a = a * masks[j]
+            h = h + a if self.residual[j] else a
+            hs.append(h)
+        u = plan[-1]
+        out = torch.baddbmm(B[u], h, W[u])
+        tgt = ep["tgt"][:, s0:s1]
+        if len(self.loss_runs) == 1:
+            g, check = _ops.loss_grad(self.loss_runs[0][2], out, tgt)
+        else:
+            parts = [_ops.loss_grad(key, out[a:b], tgt[a:b]) for a, b, key in self.loss_runs]
+            g, check = torch.cat([p[0] for p in parts]), torch.stack([p[1] for p in parts]).sum()
+        if not math.isfinite(check.item()):
+            lab = ep["lab"][:, s0:s1] if ep["lab"] is not None else None
+            bad = self._bad_rows(out, lab, tgt)
+            if bad:
+                return bad
+        gw: list[Any] = [None] * len(W)
+        gb: list[Any] = [None] * len(W)
+        gw[u], gb[u] = torch.bmm(hs[-1].transpose(1, 2), g), g.sum(1, keepdim=True)
+        dh = torch.bmm(g, W[u].transpose(1, 2))
+        for j in reversed(range(self.k)):
+            u = plan[j]
+            da = dh * masks[j] if masks is not None else dh
+            dz = _ops.per_run(self.act_runs, _ops.act_backward, da, zs[j], acts[j])
+            if gw[u] is None:
+                gw[u], gb[u] = torch.bmm(hs[j].transpose(1, 2), dz), dz.sum(1, keepdim=True)
+            else:
+                gw[u].baddbmm_(hs[j].transpose(1, 2), dz)
+                gb[u].add_(dz.sum(1, keepdim=True))
+            if j > 0:
+                up = torch.bmm(dz, W[u].transpose(1, 2))
+                dh = up.add_(dh) if self.residual[j] else up
+        self.opt.step(gw + gb, epoch, gacc)
+        return []
+
+    def _step_autograd(self, s0: int, s1: int, epoch: int, gacc: torch.Tensor | None
+                       ) -> list[int]:
+        import torch
+
+        ep = self.ep
+        masks = [m[:, s0:s1] for m in ep["masks"]] if ep["masks"] is not None else None
+        saved = [(m.clone(), v.clone()) for m, v in self.running]
+        out = self._forward(ep["x"][:, s0:s1], True, masks)
+        lab = ep["lab"][:, s0:s1] if ep["lab"] is not None else None
+        losses = self._row_losses(out, lab, ep["tgt"][:, s0:s1])
+        ok = torch.isfinite(losses.detach())
+        if not bool(ok.all()):
+            with torch.no_grad():
+                for (m, v), (m0, v0) in zip(self.running, saved):
+                    m.copy_(m0)
+                    v.copy_(v0)
+            return [int(r) for r in torch.nonzero(~ok).flatten().tolist()]
+        grads = torch.autograd.grad(losses.sum(), self.params)
+        with torch.no_grad():
+            self.opt.step(list(grads), epoch, gacc)
+        return []
+
+    # -- divergence -------------------------------------------------------------------
+    def _retire(self, bad: list[int]) -> None:
+        import torch
+
+        for r in bad:
+            orig = self.alive[r]
+            self.diverged[orig] = True
+            self.final_w[orig] = [_c.tensor_to_numpy(w[r]) for w in self.W]
+        keep_rows = [r for r in range(len(self.alive)) if r not in set(bad)]
+        keep = torch.as_tensor(keep_rows, dtype=torch.long, device=self.dev)
+
+        def sel(t: torch.Tensor) -> torch.Tensor:
+            return t.detach().index_select(0, keep)
+
+        self.W, self.B = [sel(w) for w in self.W], [sel(b) for b in self.B]
+        self.gamma, self.beta = [sel(g) for g in self.gamma], [sel(b) for b in self.beta]
+        self.running = [(sel(m), sel(v)) for m, v in self.running]
+        self._set_params()
+        self.data = {k: sel(v) for k, v in self.data.items()}
+        self.ep = {k: (None if v is None else [sel(m) for m in v] if isinstance(v, list)
+                       else sel(v)) for k, v in self.ep.items()}
+        self.specs = [self.specs[r] for r in keep_rows]
+        self.seeds = [self.seeds[r] for r in keep_rows]
+        self.shuffles = [self.shuffles[r] for r in keep_rows]
+        self.dgens = [self.dgens[r] for r in keep_rows]
+        self.alive = [self.alive[r] for r in keep_rows]
+        self.opt.params = self.params
+        if self.alive:
+            self.opt.select(keep, self.specs)
+            self._set_runs()
+
+    # -- records ----------------------------------------------------------------------
+    def evaluate(self) -> list[dict[str, float]]:
+        """Train and test metrics of every alive row (evaluation mode)."""
+        import torch
+
+        d, rows = self.data, []
+        with torch.no_grad():
+            parts = {}
+            for split, xk, yk in (("train", "x", "y"), ("test", "xt", "yt")):
+                out = self._forward(d[xk], False, None)
+                lab = d[yk] if self.n_classes else None
+                loss = self._row_losses(out, lab, self._targets(lab, d[yk])).cpu().numpy()
+                if self.n_classes:
+                    extra = out.argmax(-1).cpu().numpy()
+                else:
+                    extra = ((out - d[yk]) ** 2).mean(dim=(1, 2)).cpu().numpy()
+                parts[split] = (loss, extra, d[yk].cpu().numpy())
+        for r in range(len(self.alive)):
+            m: dict[str, float] = {}
+            for split, (loss, extra, y) in parts.items():
+                m[f"{split}_loss"] = float(loss[r])
+                if self.n_classes:
+                    acc, bal = _c.classification_metrics(extra[r], y[r], self.n_classes)
+                    m[f"{split}_accuracy"], m[f"{split}_balanced_accuracy"] = acc, bal
+                else:
+                    m[f"{split}_mse"] = float(extra[r])
+            rows.append(m)
+        return rows
+
+    def _snapshot(self) -> None:
+        ws = [_c.tensor_to_numpy(w) for w in self.W]
+        for r, orig in enumerate(self.alive):
+            self.snaps[orig].append([w[r] for w in ws])
+
+    # -- main loop --------------------------------------------------------------------
+    def run(self) -> list[TrainResult]:
+        """Train every row and return one :class:`TrainResult` per row, in row order."""
+        import torch
+
+        step = self._step_autograd if self.autograd else self._step_manual
+        steps = math.ceil(self.n / self.bs)
+        for epoch in range(self.base.epochs):
+            if not self.alive:
+                break
+            self._prepare_epoch()
+            gacc = torch.zeros((len(self.alive), len(self.W)), dtype=self.dt, device=self.dev
+                               ) if self.want_norms else None
+            for s0 in range(0, self.n, self.bs):
+                s1 = min(s0 + self.bs, self.n)
+                while self.alive:
+                    bad = step(s0, s1, epoch, gacc)
+                    if not bad:
+                        break
+                    if gacc is not None:
+                        gacc = gacc[[r for r in range(len(gacc)) if r not in set(bad)]]
+                    self._retire(bad)
+            if not self.alive:
+                break
+            self._end_epoch(gacc, steps)
+        return self._results()
+
+    def _end_epoch(self, gacc: torch.Tensor | None, steps: int) -> None:
+        if self.want_history:
+            for orig, m in zip(self.alive, self.evaluate()):
+                for k in self._history_keys():
+                    self.history[orig][k].append(m[k])
+        if gacc is not None:
+            means = (gacc / steps).cpu().numpy()
+            for r, orig in enumerate(self.alive):
+                for u in range(len(self.W)):
+                    self.history[orig][f"grad_norm_{u}"].append(float(means[r, u]))
+        if self.want_snaps:
+            self._snapshot()
+
+    def _results(self) -> list[TrainResult]:
+        from atomcheck.models import TrainResult, metric_names
+
+        names = metric_names(self.n_classes)
+        metrics: list[dict[str, float]] = [{k: math.nan for k in names}
+                                           for _ in range(self.n_rows)]
+        if self.alive:
+            ws = [_c.tensor_to_numpy(w) for w in self.W]
+            for r, (orig, m) in enumerate(zip(self.alive, self.evaluate())):
+                self.final_w[orig] = [w[r] for w in ws]
+                m = {k: m[k] for k in names}
+                if all(math.isfinite(v) for v in m.values()):
+                    metrics[orig] = m
+                else:
+                    self.diverged[orig] = True
+        wall = (time.perf_counter() - self.t0) / self.n_rows
+        out = []
+        for orig, spec in enumerate(self.all_specs):
+            hist: dict[str, list[float]] = {}
+            for key, values in self.history[orig].items():
+                wanted = spec.grad_norms if key.startswith("grad_norm_") else spec.history
+                if wanted:
+                    hist[key] = values + [math.nan] * (spec.epochs - len(values))
+            out.append(TrainResult(metrics[orig], hist, self.final_w[orig] or [],
+                                   self.snaps[orig] if spec.snapshots else [],
+                                   self.diverged[orig], wall))
+        return out
