@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from atomcheck import Falls
 from atomcheck.data import gaussian_mixture
-from atomcheck.models import MLPSpec, Task
+from atomcheck.models import MLPSpec, Task, train
 
 pytestmark = pytest.mark.atoms
 
@@ -40,3 +42,48 @@ def test_batch_size_accuracy(claim):
     """
     claim.sweep(BATCH_SIZE_TASK, batch_size=BATCH_SIZES)
     claim.expect(Falls("test_accuracy", along="batch_size"))
+
+
+#: Epochs per timed run: the same at every batch size (one pass over the 400 points).
+RUNTIME_EPOCHS = 1
+
+
+@functools.cache
+def _warm_up() -> None:
+    """Train once untimed, so torch's first-call costs stay out of every timing."""
+    spec = BATCH_SIZE_TASK.model.replace(batch_size=16, epochs=1)
+    train(spec, BATCH_SIZE_TASK.dataset(0, {}), seed=0)
+
+
+def time_one_seed(seed: int, batch_size: int) -> dict[str, float]:
+    """Train one seed with the per-seed trainer; ``train_s`` is its own wall time."""
+    _warm_up()
+    data = BATCH_SIZE_TASK.dataset(seed, {})
+    spec = BATCH_SIZE_TASK.model.replace(batch_size=batch_size, epochs=RUNTIME_EPOCHS)
+    result = train(spec, data, seed=seed)
+    return {"train_s": result.wall_s, "test_accuracy": result.metrics["test_accuracy"],
+            "diverged": float(result.diverged)}
+
+
+@pytest.mark.claim(claim_id="atoms.batch_size.runtime", sources=[SOURCE], seeds=10)
+def test_batch_size_runtime(claim):
+    """Training time falls as batch size grows.
+
+    Protocol: the set-up of atoms.batch_size.accuracy above (12-d mixture, 400 train / 100
+    test per seed; 12-64-64-2 ReLU MLP, SGD lr=0.01), one epoch at every batch size (1, 4,
+    16, 64, 400), so a level differs only in how the 400 points are split into steps.
+    Each seed is timed on its own with the per-seed reference trainer
+    (atomcheck.models.train) on one thread: the number is TrainResult.wall_s, which covers
+    moving the data to tensors, drawing the initial weights, the epoch of SGD steps and the
+    final evaluation on the train and test sets; it excludes generating the data and
+    importing torch, and an untimed warm-up run comes first in the process.
+    Why not the batched sweep: there one call trains all seeds of a batch size together
+    and each seed is handed an equal share of that call's wall time, so the ten "samples"
+    would be one measurement copied ten times; per-seed timings are separate measurements.
+    One epoch keeps the batch-1 level (400 steps per seed) at 1-2 s for ten seeds.
+    Test: Page's L on train_s along batch size, seeds as blocks, one-sided "falls". The
+    levels run one after the other, so a drift in machine load would line up with batch
+    size; the effect (about 100x between batch 1 and 400) dwarfs such drift.
+    """
+    claim.sweep(time_one_seed, batch_size=BATCH_SIZES)
+    claim.expect(Falls("train_s", along="batch_size"))

@@ -10,6 +10,7 @@ depend on the setting are applied per run.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from atomcheck import _engine_common as _c
@@ -98,33 +99,55 @@ def row_loss(loss: str, out: torch.Tensor, labels: torch.Tensor | None,
     return (d**4).mean(dim=(1, 2))
 
 
+def check_limit(loss: str, dtype: torch.dtype) -> float:
+    """Rows are confirmed with :func:`row_loss` when :func:`loss_grad`'s check is not below
+    this (logits this large can overflow ``log_softmax`` or a hinge margin)."""
+    import torch
+
+    return torch.finfo(dtype).max / 4 if loss in ("cross_entropy", "hinge") else math.inf
+
+
 def loss_grad(loss: str, out: torch.Tensor, target: torch.Tensor
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(dL/dout, check)``: the gradient of the per-row mean loss, and a scalar that is
-    non-finite whenever some row's loss is (it may also be so spuriously; callers then
-    confirm with :func:`row_loss`)."""
+              ) -> tuple[torch.Tensor, float, torch.Tensor]:
+    """``(g, scale, check)`` with ``g * scale`` the gradient of the per-row mean loss.
+
+    The constant ``scale`` is left to the caller (the fused SGD update folds it into the
+    learning rate). ``check`` is a non-negative scalar that is not below
+    :func:`check_limit` whenever some row's loss is NaN/inf (it may also be so
+    spuriously; callers then confirm with :func:`row_loss`).
+    """
     import torch
 
     b, n_out = out.shape[1], out.shape[2]
+    vnorm = torch.linalg.vector_norm
     if loss == "cross_entropy":
-        ls = torch.log_softmax(out, -1)
-        check = ls.sum()
-        return ls.exp_().sub_(target).mul_(1.0 / b), check
+        return torch.softmax(out, -1).sub_(target), 1.0 / b, vnorm(out, math.inf)
     if loss == "constant":
-        return torch.zeros_like(out), out.sum()
+        return torch.zeros_like(out), 1.0, vnorm(out, 1)
     if loss == "hinge":
         out_y = (out * target).sum(-1, keepdim=True)
         hit = (((1.0 - out_y) + out) > 0).to(out.dtype).mul_(1.0 - target)
-        check = out.sum()
-        g = hit.sub_(target * hit.sum(-1, keepdim=True))
-        return g.mul_(1.0 / (n_out * b)), check
+        return (hit.sub_(target * hit.sum(-1, keepdim=True)), 1.0 / (n_out * b),
+                vnorm(out, math.inf))
     d = out - target
     scale = 1.0 / (b * n_out)
     if loss == "mse":
-        return d.mul(2.0 * scale), torch.linalg.vector_norm(d)
+        return d, 2.0 * scale, vnorm(d)
     if loss == "abs":
-        return d.sign().mul_(scale), torch.linalg.vector_norm(d, 1)
-    return d.pow(3).mul_(4.0 * scale), torch.linalg.vector_norm(d, 4)
+        return d.sign(), scale, vnorm(d, 1)
+    return d.pow(3), 4.0 * scale, vnorm(d, 4)
+
+
+def forward_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The fastest eager implementation of activation ``name`` (same values as
+    :func:`atomcheck._engine_common.activate`)."""
+    import torch
+
+    fast = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+            "sin": torch.sin, "sign": torch.sign, "square": torch.square}
+    if name in fast:
+        return fast[name]
+    return lambda z: _c.activate(name, z)
 
 
 class Optimizer:
@@ -138,11 +161,11 @@ class Optimizer:
     STATE = {"sgd": (), "momentum": ("buf",), "nesterov": ("buf",), "adagrad": ("sum",),
              "rmsprop": ("sq",), "adam": ("m", "v")}
 
-    def __init__(self, params: list[torch.Tensor], n_weights: int, specs: Sequence[MLPSpec]
-                 ) -> None:
+    def __init__(self, params: list[torch.Tensor], weights: list[torch.Tensor],
+                 specs: Sequence[MLPSpec]) -> None:
         import torch
 
-        self.params, self.n_weights = params, n_weights
+        self.params, self.weights = params, weights
         names = {n for s in specs for n in self.STATE[s.optimizer]}
         self.state = {n: [torch.zeros_like(p) for p in params] for n in sorted(names)}
         self.step_count = 0
@@ -158,6 +181,7 @@ class Optimizer:
         self.run_specs = [specs[s] for s, _, _ in self.runs]
         whole = len(self.runs) == 1
         self.views = [self._slice(self.params, s, e, whole) for s, e, _ in self.runs]
+        self.weight_views = [self._slice(self.weights, s, e, whole) for s, e, _ in self.runs]
         self.state_views = [{n: self._slice(v, s, e, whole) for n, v in self.state.items()}
                             for s, e, _ in self.runs]
 
@@ -174,18 +198,22 @@ class Optimizer:
         """The optimiser state tensors by name (row-stacked)."""
         return self.state
 
-    def step(self, grads: list[torch.Tensor], epoch: int,
+    def step(self, grads: list[torch.Tensor], weight_grads: list[torch.Tensor], epoch: int,
              grad_norm_acc: torch.Tensor | None) -> None:
-        """Apply one update in ``epoch`` (which sets each run's scheduled learning rate)."""
+        """Apply one update in ``epoch`` (which sets each run's scheduled learning rate).
+
+        ``weight_grads`` are the parts of ``grads`` (views) that belong to weights, which
+        the penalties, decay and gradient-norm records apply to.
+        """
         import torch
 
         self.step_count += 1
         whole = len(self.runs) == 1
-        for (s, e, _), spec, params, state in zip(self.runs, self.run_specs, self.views,
-                                                  self.state_views):
+        for (s, e, _), spec, params, w, state in zip(self.runs, self.run_specs, self.views,
+                                                     self.weight_views, self.state_views):
             lr = _c.epoch_lr(spec, epoch)
             g = self._slice(grads, s, e, whole)
-            w, gw = params[:self.n_weights], g[:self.n_weights]
+            gw = self._slice(weight_grads, s, e, whole)
             if spec.l1:
                 torch._foreach_add_(gw, torch._foreach_sign(w), alpha=spec.l1)
             if spec.l2:

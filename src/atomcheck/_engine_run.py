@@ -52,9 +52,10 @@ class BatchedRun:
         self.autograd = base.norm is not None
         self.data = self._data_tensors(datasets)
         inits = [_c.init_params(s, sizes, seed) for s, seed in zip(specs, self.seeds)]
-        self.W = [self._put(torch.stack([i[u][0] for i in inits])) for u in range(len(sizes))]
-        self.B = [self._put(torch.stack([i[u][1] for i in inits]).unsqueeze(1))
-                  for u in range(len(sizes))]
+        # Weight and bias of a layer share one augmented matrix (bias = last row); W and B
+        # are views into it (the autograd path needs separate leaves instead).
+        self.WA = [self._put(torch.stack([torch.cat([i[u][0], i[u][1][None]]) for i in inits]))
+                   for u in range(len(sizes))]
         shape = [(self.n_rows, 1, w) for w in (base.widths if base.norm else ())]
         self.gamma = [torch.ones(s, dtype=self.dt, device=self.dev) for s in shape]
         self.beta = [torch.zeros(s, dtype=self.dt, device=self.dev) for s in shape]
@@ -62,7 +63,8 @@ class BatchedRun:
                          torch.ones(s, dtype=self.dt, device=self.dev))
                         for s in (shape if base.norm == "batch" else ())]
         self._set_params()
-        self.opt = _ops.Optimizer(self.params, len(self.W), self.specs)
+        self.opt = _ops.Optimizer(self.params, self.W, self.specs)
+        self.check_limit = min(_ops.check_limit(s.loss, self.dt) for s in self.specs)
         self.shuffles = [rng(s, "shuffle") for s in self.seeds]
         self.dgens = [_c.dropout_generator(s) if sp.dropout else None
                       for s, sp in zip(self.seeds, self.specs)]
@@ -72,6 +74,7 @@ class BatchedRun:
         self.want_history = any(s.history for s in specs)
         self.want_norms = any(s.grad_norms for s in specs)
         self.want_snaps = any(s.snapshots for s in specs)
+        self.fused, self.fused_lr = self._can_fuse(), base.lr
         keys = [*self._history_keys(), *(f"grad_norm_{u}" for u in range(len(self.W)))]
         self.history: list[dict[str, list[float]]] = [{k: [] for k in keys}
                                                       for _ in range(self.n_rows)]
@@ -102,14 +105,29 @@ class BatchedRun:
         return out
 
     def _set_params(self) -> None:
-        self.params = [*self.W, *self.B, *self.gamma, *self.beta]
         if self.autograd:
+            self.W = [wa[:, :-1].contiguous().requires_grad_() for wa in self.WA]
+            self.B = [wa[:, -1:].contiguous().requires_grad_() for wa in self.WA]
+            self.params = [*self.W, *self.B, *self.gamma, *self.beta]
             for p in self.params:
                 p.requires_grad_(True)
+        else:
+            self.W = [wa[:, :-1] for wa in self.WA]
+            self.B = [wa[:, -1:] for wa in self.WA]
+            self.params = list(self.WA)
 
     def _set_runs(self) -> None:
         self.act_runs = _ops.runs_of([s.activation for s in self.specs])
         self.loss_runs = _ops.runs_of([s.loss for s in self.specs])
+        self.WT = [w.transpose(1, 2) for w in self.W]  # views: stay valid under updates
+        if len(self.act_runs) == 1:
+            name = self.act_name = self.act_runs[0][2]
+            self.fwd_act = _ops.forward_activation(name)
+            self.bwd_act = lambda da, z, a: _ops.act_backward(name, da, z, a)
+        else:
+            runs, self.act_name = self.act_runs, ""
+            self.fwd_act = lambda z: _ops.per_run(runs, _c.activate, z)
+            self.bwd_act = lambda da, z, a: _ops.per_run(runs, _ops.act_backward, da, z, a)
 
     def _history_keys(self) -> tuple[str, ...]:
         from atomcheck.models import history_names
@@ -132,8 +150,10 @@ class BatchedRun:
         flat = torch.as_tensor((perms + np.arange(rows)[:, None] * n).reshape(-1),
                                device=self.dev)
         d = self.data
-        self.ep: dict[str, Any] = {
-            "x": d["x"].reshape(rows * n, -1).index_select(0, flat).view(rows, n, -1)}
+        x = d["x"].reshape(rows * n, -1).index_select(0, flat).view(rows, n, -1)
+        if not self.autograd:  # trailing ones column: the bias rides in the matmul
+            x = torch.cat([x, torch.ones((rows, n, 1), dtype=self.dt, device=self.dev)], -1)
+        self.ep: dict[str, Any] = {"x": x}
         if self.n_classes:
             lab = d["y"].reshape(-1).index_select(0, flat).view(rows, n)
             self.ep["lab"], self.ep["tgt"] = lab, self._targets(lab, d["y"])
@@ -148,6 +168,17 @@ class BatchedRun:
                 _c.dropout_block(sp, g, n, w) if g is not None else
                 torch.ones((n, w), dtype=torch.float64)
                 for sp, g in zip(self.specs, self.dgens)])) for w in self.base.widths]
+        self._split_epoch()
+
+    def _split_epoch(self) -> None:
+        """Per-step views of this epoch's tensors (one ``split`` call each)."""
+        ep, bs = self.ep, self.bs
+        self.sx = ep["x"].split(bs, 1)
+        self.sxT = ep["x"].transpose(1, 2).split(bs, 2)
+        self.stgt = ep["tgt"].split(bs, 1)
+        self.slab = ep["lab"].split(bs, 1) if ep["lab"] is not None else None
+        self.smasks = (list(zip(*[m.split(bs, 1) for m in ep["masks"]]))
+                       if ep["masks"] is not None else None)
 
     # -- forward / steps --------------------------------------------------------------
     def _forward(self, x: torch.Tensor, training: bool,
@@ -175,74 +206,31 @@ class BatchedRun:
         return _ops.per_run(self.loss_runs, lambda key, o, la, t: _ops.row_loss(
             key, o, la if lab is not None else None, t), out, lab_, tgt)
 
-    def _bad_rows(self, out: torch.Tensor, lab: torch.Tensor | None, tgt: torch.Tensor
-                  ) -> list[int]:
+    def bad_rows(self, out: torch.Tensor, lab: torch.Tensor | None, tgt: torch.Tensor
+                 ) -> list[int]:
+        """Rows whose minibatch loss (exact per-seed semantics) is NaN/inf."""
         import torch
 
         with torch.no_grad():
             ok = torch.isfinite(self._row_losses(out, lab, tgt)).cpu().numpy()
         return [int(r) for r in np.flatnonzero(~ok)]
 
-    def _step_manual(self, s0: int, s1: int, epoch: int, gacc: torch.Tensor | None
-                     ) -> list[int]:
+    def _can_fuse(self) -> bool:
+        """Plain SGD without penalties, clipping, records or shared layers: the update can
+        be folded into the backward pass, never materialising the gradients."""
+        s = self.specs[0]
+        return (len(self.opt.runs) == 1 and s.optimizer == "sgd" and not s.l1 and not s.l2
+                and not s.weight_decay and s.clip_norm is None and not self.want_norms
+                and not self.base.shared_hidden and not self.autograd)
+
+    def _step_autograd(self, i: int, epoch: int, gacc: torch.Tensor | None) -> list[int]:
         import torch
 
-        W, B, plan, ep = self.W, self.B, self.plan, self.ep
-        masks = [m[:, s0:s1] for m in ep["masks"]] if ep["masks"] is not None else None
-        h = ep["x"][:, s0:s1]
-        hs, zs, acts = [h], [], []
-        for j in range(self.k):
-            u = plan[j]
-            z = torch.baddbmm(B[u], h, W[u])
-            a = _ops.per_run(self.act_runs, _c.activate, z)
-            zs.append(z)
-            acts.append(a)
-            if masks is not None:
-                a = a * masks[j]
-            h = h + a if self.residual[j] else a
-            hs.append(h)
-        u = plan[-1]
-        out = torch.baddbmm(B[u], h, W[u])
-        tgt = ep["tgt"][:, s0:s1]
-        if len(self.loss_runs) == 1:
-            g, check = _ops.loss_grad(self.loss_runs[0][2], out, tgt)
-        else:
-            parts = [_ops.loss_grad(key, out[a:b], tgt[a:b]) for a, b, key in self.loss_runs]
-            g, check = torch.cat([p[0] for p in parts]), torch.stack([p[1] for p in parts]).sum()
-        if not math.isfinite(check.item()):
-            lab = ep["lab"][:, s0:s1] if ep["lab"] is not None else None
-            bad = self._bad_rows(out, lab, tgt)
-            if bad:
-                return bad
-        gw: list[Any] = [None] * len(W)
-        gb: list[Any] = [None] * len(W)
-        gw[u], gb[u] = torch.bmm(hs[-1].transpose(1, 2), g), g.sum(1, keepdim=True)
-        dh = torch.bmm(g, W[u].transpose(1, 2))
-        for j in reversed(range(self.k)):
-            u = plan[j]
-            da = dh * masks[j] if masks is not None else dh
-            dz = _ops.per_run(self.act_runs, _ops.act_backward, da, zs[j], acts[j])
-            if gw[u] is None:
-                gw[u], gb[u] = torch.bmm(hs[j].transpose(1, 2), dz), dz.sum(1, keepdim=True)
-            else:
-                gw[u].baddbmm_(hs[j].transpose(1, 2), dz)
-                gb[u].add_(dz.sum(1, keepdim=True))
-            if j > 0:
-                up = torch.bmm(dz, W[u].transpose(1, 2))
-                dh = up.add_(dh) if self.residual[j] else up
-        self.opt.step(gw + gb, epoch, gacc)
-        return []
-
-    def _step_autograd(self, s0: int, s1: int, epoch: int, gacc: torch.Tensor | None
-                       ) -> list[int]:
-        import torch
-
-        ep = self.ep
-        masks = [m[:, s0:s1] for m in ep["masks"]] if ep["masks"] is not None else None
+        masks = list(self.smasks[i]) if self.smasks is not None else None
         saved = [(m.clone(), v.clone()) for m, v in self.running]
-        out = self._forward(ep["x"][:, s0:s1], True, masks)
-        lab = ep["lab"][:, s0:s1] if ep["lab"] is not None else None
-        losses = self._row_losses(out, lab, ep["tgt"][:, s0:s1])
+        out = self._forward(self.sx[i], True, masks)
+        lab = self.slab[i] if self.slab is not None else None
+        losses = self._row_losses(out, lab, self.stgt[i])
         ok = torch.isfinite(losses.detach())
         if not bool(ok.all()):
             with torch.no_grad():
@@ -252,7 +240,7 @@ class BatchedRun:
             return [int(r) for r in torch.nonzero(~ok).flatten().tolist()]
         grads = torch.autograd.grad(losses.sum(), self.params)
         with torch.no_grad():
-            self.opt.step(list(grads), epoch, gacc)
+            self.opt.step(list(grads), list(grads[:len(self.W)]), epoch, gacc)
         return []
 
     # -- divergence -------------------------------------------------------------------
@@ -269,7 +257,9 @@ class BatchedRun:
         def sel(t: torch.Tensor) -> torch.Tensor:
             return t.detach().index_select(0, keep)
 
-        self.W, self.B = [sel(w) for w in self.W], [sel(b) for b in self.B]
+        if self.autograd:
+            self.WA = [torch.cat([w, b], 1).detach() for w, b in zip(self.W, self.B)]
+        self.WA = [sel(wa) for wa in self.WA]
         self.gamma, self.beta = [sel(g) for g in self.gamma], [sel(b) for b in self.beta]
         self.running = [(sel(m), sel(v)) for m, v in self.running]
         self._set_params()
@@ -281,10 +271,11 @@ class BatchedRun:
         self.shuffles = [self.shuffles[r] for r in keep_rows]
         self.dgens = [self.dgens[r] for r in keep_rows]
         self.alive = [self.alive[r] for r in keep_rows]
-        self.opt.params = self.params
+        self.opt.params, self.opt.weights = self.params, self.W
         if self.alive:
             self.opt.select(keep, self.specs)
             self._set_runs()
+            self._split_epoch()
 
     # -- records ----------------------------------------------------------------------
     def evaluate(self) -> list[dict[str, float]]:
@@ -325,18 +316,22 @@ class BatchedRun:
         """Train every row and return one :class:`TrainResult` per row, in row order."""
         import torch
 
-        step = self._step_autograd if self.autograd else self._step_manual
+        from atomcheck._engine_step import Buffers, manual_step
+
+        self.buffers = Buffers(self)
+        step = self._step_autograd if self.autograd else (
+            lambda i, epoch, gacc: manual_step(self, i, epoch, gacc))
         steps = math.ceil(self.n / self.bs)
         for epoch in range(self.base.epochs):
             if not self.alive:
                 break
             self._prepare_epoch()
+            self.fused_lr = _c.epoch_lr(self.specs[0], epoch)  # one optimiser run when fused
             gacc = torch.zeros((len(self.alive), len(self.W)), dtype=self.dt, device=self.dev
                                ) if self.want_norms else None
-            for s0 in range(0, self.n, self.bs):
-                s1 = min(s0 + self.bs, self.n)
+            for i in range(steps):
                 while self.alive:
-                    bad = step(s0, s1, epoch, gacc)
+                    bad = step(i, epoch, gacc)
                     if not bad:
                         break
                     if gacc is not None:

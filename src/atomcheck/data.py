@@ -94,6 +94,7 @@ def gaussian_mixture(
     rotate: bool = False,
     random_labels: bool = False,
     oversample: bool = False,
+    pca_components: int | None = None,
 ) -> Dataset:
     """Two Gaussian classes with identity covariance.
 
@@ -124,6 +125,12 @@ def gaussian_mixture(
         Resample the minority class with replacement until both classes have as many
         training points as the majority. The base draw is the same with or without it,
         so a seed's oversampled and plain datasets pair up.
+    pca_components : int, optional
+        Project both splits onto the first ``pca_components`` principal components of
+        the training features (scikit-learn ``PCA``, fitted on the training split only,
+        after dummies, rotation and oversampling, with the exact SVD solver so it is
+        deterministic). The draw is the same with or without it, so a seed's projected
+        and raw datasets pair up. None (the default) keeps every feature.
 
     Returns
     -------
@@ -141,6 +148,7 @@ def gaussian_mixture(
     _check(0 < minority_share <= 0.5, "minority_share", minority_share,
            "must lie in (0, 0.5]", "Use e.g. 0.01 for a 1:99 class ratio.")
     _check(dummy_dims >= 0, "dummy_dims", dummy_dims, "must be >= 0", "Pass 0 for no dummies.")
+    _check_pca(pca_components, n_train, dims + dummy_dims)
     n_minority = int(round(n_train * minority_share))
     _check(n_minority >= 1, "minority_share", minority_share,
            f"leaves no minority sample in n_train={n_train}", "Raise n_train or the share.")
@@ -159,7 +167,34 @@ def gaussian_mixture(
         y_tr = gen.integers(0, 2, size=len(y_tr)).astype(np.int64)
     if oversample:
         x_tr, y_tr = _oversample(x_tr, y_tr, _rng(seed, "oversample"))
+    if pca_components is not None:
+        x_tr, x_te = _pca(x_tr, x_te, pca_components)
     return Dataset(x_tr.astype(np.float32), y_tr, x_te.astype(np.float32), y_te, 2)
+
+
+def _check_pca(pca_components: int | None, n_train: int, n_features: int) -> None:
+    if pca_components is None:
+        return
+    _check(isinstance(pca_components, (int, np.integer)) and not isinstance(pca_components, bool)
+           and pca_components >= 1, "pca_components", pca_components,
+           "must be None or an integer >= 1", "Pass e.g. pca_components=10, or None for no PCA.")
+    limit = min(n_train, n_features)
+    _check(pca_components <= limit, "pca_components", pca_components,
+           f"exceeds min(n_train, features) = min({n_train}, {n_features}) = {limit}",
+           f"Pass at most {limit}.")
+
+
+def _pca(x_tr: np.ndarray, x_te: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fit PCA on the training features only (no test leakage) and project both splits."""
+    from sklearn.decomposition import PCA
+    from threadpoolctl import threadpool_limits
+
+    # svd_solver="full": "auto" picks a randomized solver on large inputs, which would
+    # make the projection depend on an unseeded random state. One BLAS thread: on these
+    # small matrices a threaded SVD on a busy 2-core machine is ~20x slower, not faster.
+    with threadpool_limits(limits=1, user_api="blas"):
+        pca = PCA(n_components=int(k), svd_solver="full").fit(x_tr)
+        return pca.transform(x_tr), pca.transform(x_te)
 
 
 def _oversample(x: np.ndarray, y: np.ndarray, gen: np.random.Generator

@@ -234,11 +234,13 @@ def _fmt_p(p: float) -> str:
 
 
 def _directional(p: float, p_opp: float, alpha: float, p_equiv: float | None = None) -> str:
+    # An effect shown smaller than the margin refutes even when it is significantly
+    # non-zero: the margin says what size of effect the claim is about.
+    if p_equiv is not None and p_equiv < alpha:
+        return "refuted"
     if p < alpha:
         return "supported"
-    if p_opp < alpha or (p_equiv is not None and p_equiv < alpha):
-        return "refuted"
-    return "inconclusive"
+    return "refuted" if p_opp < alpha else "inconclusive"
 
 
 def _level_summary(samples: Samples, config: dict[str, Any], metric: str) -> LevelSummary:
@@ -332,9 +334,19 @@ class Expectation:
     def _verdict(self, p: float, p_opp: float, result: stats.TestResult, alpha: float) -> str:
         return _directional(p, p_opp, alpha, result.extra.get("p_equivalent"))
 
+    def _check_samples(self, samples: Samples) -> None:
+        self.check_metric({k: 0.0 for k in samples.metric_names})
+        if self.metric == "wall_s" and samples.engine == "batched":
+            # One batched call trains every seed: its time split evenly is one measurement
+            # copied n times, not n independent samples.
+            raise InvalidClaim(
+                "wall_s of a batched sweep is one measurement shared by all seeds, not a "
+                "sample per seed. Time each seed yourself (e.g. models.train(...).wall_s) and "
+                "return it as a metric from a per-seed training function.")
+
     def evaluate(self, samples: Samples, *, alpha: float = 0.05) -> Verdict:
         """Decide the verdict from a sweep's samples."""
-        self.check_metric({k: 0.0 for k in samples.metric_names})
+        self._check_samples(samples)
         members_raw = self._members(samples)
         results, configs_used = [], []
         for label, data, configs in members_raw:
@@ -347,6 +359,11 @@ class Expectation:
             results.append((label, self._test(clean)))
         p_adj = stats.holm([r.pvalue for _, r in results])
         p_opp_adj = stats.holm([r.pvalue_opposite for _, r in results])
+        p_eq = [r.extra.get("p_equivalent") for _, r in results]
+        if all(p is not None for p in p_eq):  # a margin refutes too: correct it like the rest
+            results = [(label, replace(r, extra={**r.extra, "p_equivalent": float(q),
+                                                 "p_equivalent_raw": p}))
+                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]
         members = [Member(label, self._verdict(p, q, r, alpha), r, float(p), float(q))
                    for (label, r), p, q in zip(results, p_adj, p_opp_adj)]
         return self._assemble(samples, members, alpha, configs_used)
@@ -391,6 +408,16 @@ class Expectation:
 
     def _power_effect(self, result: stats.TestResult) -> float:
         return result.effect
+
+
+def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str) -> None:
+    smallest = 0.5**n_seeds
+    if smallest >= alpha:
+        raise InvalidClaim(
+            f"{claim_id}: seeds={n_seeds} can never reach alpha={alpha:g} with a one-sided "
+            f"Wilcoxon signed-rank test (smallest possible p = {smallest:.4g}). Use "
+            f"seeds>={math.floor(math.log2(1 / alpha)) + 1}, or test='t' if the paired "
+            "differences are roughly normal.")
 
 
 def _cfg_key(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -537,13 +564,8 @@ class Beats(_Pairwise):
     def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
         """Refuse a design that can never reach ``alpha``."""
         super().check_seeds(n_seeds, alpha, claim_id=claim_id)
-        smallest = 0.5**n_seeds
-        if self.test == "wilcoxon" and smallest >= alpha:
-            raise InvalidClaim(
-                f"{claim_id}: seeds={n_seeds} can never reach alpha={alpha:g} with a one-sided "
-                f"Wilcoxon signed-rank test (smallest possible p = {smallest:.4g}). Use "
-                f"seeds>={math.ceil(math.log2(1 / alpha)) + 0}, or test='t' if the paired "
-                "differences are roughly normal.")
+        if self.test == "wilcoxon":
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id)
 
     def describe(self) -> str:
         sign = ">" if self.greater else "<"
@@ -627,6 +649,12 @@ class Threshold(Expectation):
         if self.about is not None and not (self.margin and self.margin > 0):
             raise InvalidClaim(f"{claim_id}: Threshold(about={self.about}) needs an explicit "
                                f"margin > 0; got margin={self.margin!r}.")
+
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
+        """Refuse a design that can never reach ``alpha``."""
+        super().check_seeds(n_seeds, alpha, claim_id=claim_id)
+        if self.test == "wilcoxon" and self.about is None:
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id)
 
     def describe(self) -> str:
         if self.about is not None:
@@ -716,7 +744,7 @@ class Exact(Expectation):
 
     def evaluate(self, samples: Samples, *, alpha: float = 0.05) -> Verdict:
         """Holds when every seed of every selected configuration has a non-zero metric."""
-        self.check_metric({k: 0.0 for k in samples.metric_names})
+        self._check_samples(samples)
         configs = [{f: g[f] for f in samples.factors} for g in self._groups(samples, [])]
         data = samples.matrix(self.metric, configs)
         holds = np.all(np.nan_to_num(data, nan=0.0) != 0, axis=1)

@@ -1,0 +1,146 @@
+"""The hand-written training step of the batched engine (no autograd).
+
+Each linear layer's weight and bias live in one *augmented* matrix ``(rows, in + 1, out)``
+whose last row is the bias, and every layer input carries a trailing column of ones, so a
+forward layer is one ``bmm`` and a layer's whole gradient (weight and bias) is one
+``bmm`` too. Layer inputs are written into persistent buffers whose transposed views are
+built once, which keeps the Python and dispatcher work per step to about 15-20 torch
+calls. For plain SGD the update is folded into the backward pass (``addcmul_`` /
+``baddbmm_`` straight into the parameters), so gradients are never materialised.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from atomcheck import _engine_ops as _ops
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from atomcheck._engine_run import BatchedRun
+
+_OUT_FNS = ("relu", "tanh", "sigmoid", "sin", "sign", "square")
+
+
+def _act_into(run: BatchedRun, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+    """Write ``act(z)`` into ``view`` (a layer-input buffer) and return it."""
+    import torch
+
+    name = run.act_name
+    if name == "relu":
+        return torch.clamp_min(z, 0.0, out=view)
+    if name in _OUT_FNS:
+        return getattr(torch, name)(z, out=view)
+    return view.copy_(run.fwd_act(z))
+
+
+class Buffers:
+    """Layer-input buffers ``(rows, b, width + 1)`` (last column ones) per batch size."""
+
+    def __init__(self, run: BatchedRun) -> None:
+        self.run = run
+        self.cache: dict[tuple[int, int], tuple[list[Any], list[Any], list[Any]]] = {}
+
+    def get(self, rows: int, b: int) -> tuple[list[Any], list[Any], list[Any]]:
+        """``(buffers, their transposes, their non-augmented views)`` for ``b`` samples."""
+        import torch
+
+        key = (rows, b)
+        if key not in self.cache:
+            if any(r != rows for r, _ in self.cache):  # rows were retired
+                self.cache.clear()
+            run = self.run
+            bufs = [torch.ones((rows, b, w + 1), dtype=run.dt, device=run.dev)
+                    for w in run.base.widths]
+            self.cache[key] = (bufs, [t.transpose(1, 2) for t in bufs],
+                               [t[:, :, :-1] for t in bufs])
+        return self.cache[key]
+
+
+def manual_step(run: BatchedRun, i: int, epoch: int, gacc: torch.Tensor | None) -> list[int]:
+    """One training step on step-slice ``i`` of the epoch; returns rows to retire."""
+    import torch
+
+    wa, plan, k, residual = run.WA, run.plan, run.k, run.residual
+    masks = run.smasks[i] if run.smasks is not None else None
+    h = run.sx[i]
+    hts = [run.sxT[i]]
+    bufs, bufts, views = run.buffers.get(h.shape[0], h.shape[1])
+    zs: list[Any] = []
+    acts: list[Any] = []
+    for j in range(k):
+        z = torch.bmm(h, wa[plan[j]])
+        view = views[j]
+        if masks is None and not residual[j]:
+            a = _act_into(run, z, view)
+        else:
+            a = run.fwd_act(z)
+            dropped = a * masks[j] if masks is not None else a
+            if residual[j]:
+                torch.add(views[j - 1], dropped, out=view)
+            else:
+                view.copy_(dropped)
+        zs.append(z)
+        acts.append(a)
+        h = bufs[j]
+        hts.append(bufts[j])
+    out = torch.bmm(h, wa[plan[-1]])
+    tgt = run.stgt[i]
+    if len(run.loss_runs) == 1:
+        g, scale, check = _ops.loss_grad(run.loss_runs[0][2], out, tgt)
+    else:
+        parts = [_ops.loss_grad(key, out[s:e], tgt[s:e]) for s, e, key in run.loss_runs]
+        g = torch.cat([p[0].mul_(p[1]) for p in parts])
+        scale, check = 1.0, torch.stack([p[2] for p in parts]).sum()
+    if not check.item() < run.check_limit:
+        bad = run.bad_rows(out, run.slab[i] if run.slab is not None else None, tgt)
+        if bad:
+            return bad
+    if run.fused:
+        _backward_sgd(run, g, hts, zs, acts, masks, run.fused_lr * scale)
+        return []
+    if scale != 1.0:
+        g.mul_(scale)
+    grads: list[Any] = [None] * len(wa)
+    u = plan[-1]
+    grads[u] = torch.bmm(hts[-1], g)
+    dh = torch.bmm(g, run.WT[u])
+    for j in reversed(range(k)):
+        u = plan[j]
+        da = dh * masks[j] if masks is not None else dh
+        dz = run.bwd_act(da, zs[j], acts[j])
+        if grads[u] is None:
+            grads[u] = torch.bmm(hts[j], dz)
+        else:
+            grads[u].baddbmm_(hts[j], dz)
+        if j > 0:
+            up = torch.bmm(dz, run.WT[u])
+            dh = up.add_(dh) if residual[j] else up
+    run.opt.step(grads, [gr[:, :-1] for gr in grads], epoch, gacc)
+    return []
+
+
+def _backward_sgd(run: BatchedRun, g: torch.Tensor, hts: list[torch.Tensor],
+                  zs: list[torch.Tensor], acts: list[torch.Tensor],
+                  masks: Any, lr: float) -> None:
+    """Backward pass applying each layer's SGD update as soon as its input gradient is
+    known (``lr`` already includes the loss's constant scale; no shared layers)."""
+    import torch
+
+    run.opt.step_count += 1
+    dz, j, dh_out = g, run.k, g
+    while True:
+        dh = torch.bmm(dz, run.WT[j]) if j > 0 else None
+        if dh is not None and j < run.k and run.residual[j]:
+            dh.add_(dh_out)
+        if dz.shape[1] == 1:  # outer product: a broadcast multiply beats a k=1 matmul
+            run.WA[j].addcmul_(hts[j], dz, value=-lr)
+        else:
+            run.WA[j].baddbmm_(hts[j], dz, alpha=-lr)
+        if dh is None:
+            return
+        j -= 1
+        da = dh * masks[j] if masks is not None else dh
+        dz = run.bwd_act(da, zs[j], acts[j])
+        dh_out = dh
