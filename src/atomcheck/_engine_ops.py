@@ -194,10 +194,6 @@ class Optimizer:
         self.state = {n: [t.index_select(0, keep) for t in v] for n, v in self.state.items()}
         self.set_runs(specs)
 
-    def state_dict(self) -> dict[str, list[torch.Tensor]]:
-        """The optimiser state tensors by name (row-stacked)."""
-        return self.state
-
     def step(self, grads: list[torch.Tensor], weight_grads: list[torch.Tensor], epoch: int,
              grad_norm_acc: torch.Tensor | None) -> None:
         """Apply one update in ``epoch`` (which sets each run's scheduled learning rate).

@@ -199,25 +199,30 @@ def _per_seed_unit(fn: Callable[..., Any], config: dict[str, Any], seeds: Sequen
     return runs
 
 
-def _batched_unit(task: Any, config: dict[str, Any], seeds: Sequence[int], device: str,
-                  claim_id: str) -> list[Run]:
+def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequence[int],
+                     device: str, claim_id: str) -> list[list[Run]]:
+    """All configurations of a Task at once: the engine batches those sharing a schedule."""
     from atomcheck import engine
 
     start = time.perf_counter()
     try:
-        outs = engine.run_task(task, list(seeds), config, device=device)
+        outs = engine.run_task_configs(task, list(seeds), configs, device=device)
     except InvalidClaim:
         raise
     except Exception as exc:
-        raise ClaimError(f"{claim_id}: batched training failed at config={config}, "
+        raise ClaimError(f"{claim_id}: batched training failed for configs={list(configs)}, "
                          f"seeds={list(seeds)}: {type(exc).__name__}: {exc}") from exc
-    # One batched call trains every seed; each row gets an equal share of its wall time.
-    wall = (time.perf_counter() - start) / max(1, len(seeds))
-    runs = []
-    for seed, out in zip(seeds, outs):
-        metrics, diverged = _finite_metrics(out, claim_id, config, seed)
-        runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
-    return runs
+    # One batched call trains every row; each gets an equal share of its wall time (which
+    # is why a timing claim may not read wall_s from a batched sweep).
+    wall = (time.perf_counter() - start) / max(1, len(seeds) * len(configs))
+    units = []
+    for config, config_outs in zip(configs, outs):
+        runs = []
+        for seed, out in zip(seeds, config_outs):
+            metrics, diverged = _finite_metrics(out, claim_id, config, seed)
+            runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
+        units.append(runs)
+    return units
 
 
 def _expand(config: Mapping[str, Any], named: Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -314,18 +319,20 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
 
     named = {k: v for k, v in levels.items() if isinstance(v, Mapping)}
 
-    def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
-        kwargs = _expand(config, named)
-        if use_batched:
-            runs = _batched_unit(fn, kwargs, unit_seeds, device, claim_id)
-        else:
-            runs = _per_seed_unit(fn, kwargs, unit_seeds, claim_id)
+    def relabel(config: dict[str, Any], runs: list[Run]) -> list[Run]:
         return [Run(dict(config), r.seed, r.metrics, r.wall_s, r.diverged, r.history)
                 for r in runs]
 
-    # One seed of the first configuration runs alone (all seeds, when batched) so that a
-    # missing metric stops the sweep after one run, not after all of them.
-    probe = unit(configs[0], seeds if use_batched else seeds[:1])
+    def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
+        return relabel(config, _per_seed_unit(fn, _expand(config, named), unit_seeds, claim_id))
+
+    def batched(chunk: list[dict[str, Any]]) -> list[Run]:
+        outs = _batched_configs(fn, [_expand(c, named) for c in chunk], seeds, device, claim_id)
+        return [run for config, runs in zip(chunk, outs) for run in relabel(config, runs)]
+
+    # One seed of the first configuration runs alone (all its seeds, when batched) so that
+    # a missing metric stops the sweep after one run, not after all of them.
+    probe = batched(configs[:1]) if use_batched else unit(configs[0], seeds[:1])
     if check_metrics is not None:
         check_metrics(probe[0].metrics)
     runs.extend(probe)
@@ -333,9 +340,15 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
         runs.extend(unit(configs[0], seeds[1:]))
     if on_unit:
         on_unit(1, total, configs[0])
-    for done, chunk in enumerate(executor.map(unit, configs[1:]), start=2):
-        runs.extend(chunk)
+    if use_batched and len(configs) > 1:
+        # The rest in one call, so configurations that share a step schedule share a batch.
+        runs.extend(batched(configs[1:]))
         if on_unit:
-            on_unit(done, total, configs[done - 1])
+            on_unit(total, total, configs[-1])
+    else:
+        for done, chunk in enumerate(executor.map(unit, configs[1:]), start=2):
+            runs.extend(chunk)
+            if on_unit:
+                on_unit(done, total, configs[done - 1])
     return Samples(factors, configs, [int(s) for s in seeds], runs,
                    engine="batched" if use_batched else "per-seed")
