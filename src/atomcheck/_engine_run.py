@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atomcheck import _engine_common as _c
+from atomcheck import _engine_native
 from atomcheck import _engine_ops as _ops
 from atomcheck.seeding import rng
 
@@ -322,10 +323,18 @@ class BatchedRun:
         step = self._step_autograd if self.autograd else (
             lambda i, epoch, gacc: manual_step(self, i, epoch, gacc))
         steps = math.ceil(self.n / self.bs)
+        native = _engine_native.epoch_runner(self)  # None: keep the torch steps
         for epoch in range(self.base.epochs):
             if not self.alive:
                 break
             self._prepare_epoch()
+            if native is not None:  # the whole epoch in one C call
+                bad = native(epoch)
+                if bad:
+                    self._retire(bad)
+                if self.alive:
+                    self._end_epoch(None, steps)
+                continue
             self.fused_lr = _c.epoch_lr(self.specs[0], epoch)  # one optimiser run when fused
             gacc = torch.zeros((len(self.alive), len(self.W)), dtype=self.dt, device=self.dev
                                ) if self.want_norms else None

@@ -260,7 +260,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
             entry = _setup_error_entry(item, report.outcome, error)
         if entry["verdict"] == "error":
             entry["message"] = error or entry.get("message", "")
-        report.user_properties.append((PROPERTY, json.dumps(entry, default=str)))
+        prop = (PROPERTY, json.dumps(entry, default=str))
+        # The item's list reaches JUnit XML (written from the teardown report); the
+        # report's own copy reaches xdist's controller and the recorder.
+        item.user_properties.append(prop)
+        if report.user_properties is not item.user_properties:
+            report.user_properties.append(prop)
     return report
 
 
@@ -311,9 +316,10 @@ class _Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the entry of every claim report (from this process or an xdist worker)."""
-        entry = _entry(report)
-        if entry is not None:
-            self.entries.append(entry)
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            entry = _entry(report)
+            if entry is not None:
+                self.entries.append(entry)
 
     def run_document(self) -> dict[str, Any]:
         """The schema-v1 document of this run."""

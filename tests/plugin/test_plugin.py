@@ -374,3 +374,18 @@ def test_works_under_xdist(pytester: pytest.Pytester) -> None:
     entries = _entries(pytester.path / "x.json")
     assert len(entries) == 3
     assert entries[("demo.rise", "up")]["verdict"] == "supported"
+
+
+def test_verdicts_land_in_junit_xml_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims=CLAIMS)
+    pytester.runpytest("--junitxml=j.xml", "--atomcheck-report=r.json")
+    xml = (pytester.path / "j.xml").read_text()
+    assert xml.count('<property name="atomcheck"') == 3
+    assert len(json.loads((pytester.path / "r.json").read_text())["claims"]) == 3
+
+
+def test_verbose_shows_progress_and_sources(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims=CLAIMS)
+    result = pytester.runpytest("-v", "-k", "up")
+    result.stdout.fnmatch_lines(["*atomcheck: demo.rise[[]up[]]: 4/4 configs (x=4)*",
+                                 "*sources: doc.txt §1*"])

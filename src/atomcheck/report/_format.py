@@ -22,12 +22,18 @@ def fmt_effect(entry: dict[str, Any]) -> str:
     return f"{_num(eff['value'])} [{_num(ci[0])}, {_num(ci[1])}]"
 
 
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p >= 1e-4 else f"{p:.0e}"
+
+
 def fmt_p(entry: dict[str, Any]) -> str:
-    """The p-value in 2 significant digits, or ``-``."""
-    p = entry.get("p_value")
+    """The claimed direction's p-value; a refuted claim also shows the opposite one."""
+    p, opposite = entry.get("p_value"), entry.get("p_opposite")
     if p is None:
         return "-"
-    return f"{p:.2g}" if p >= 1e-4 else f"{p:.0e}"
+    if entry.get("verdict") == "refuted" and opposite is not None:
+        return f"{_p(p)} (opp. {_p(opposite)})"
+    return _p(p)
 
 
 def fmt_verdict(entry: dict[str, Any]) -> str:
