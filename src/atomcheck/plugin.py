@@ -114,6 +114,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "statement=None): an empirical claim tested by the `claim` fixture.",
     )
     config.stash[settings_key] = _resolve_settings(config)
+    if config.stash[settings_key].device == "cuda":
+        from atomcheck.engine import resolve_device  # imports torch: only when asked for
+
+        try:
+            resolve_device("cuda")
+        except InvalidClaim as exc:
+            raise pytest.UsageError(f"--atomcheck-device=cuda: {exc}") from None
     if not hasattr(config, "workerinput"):  # xdist workers never write reports
         recorder = _Recorder(config)
         config.stash[recorder_key] = recorder

@@ -262,6 +262,15 @@ def _wilcoxon_pair(d: np.ndarray) -> tuple[float, float, float]:
     return float(greater.statistic), float(greater.pvalue), float(less.pvalue)
 
 
+def _t_both(d: np.ndarray, ttest: Callable[[str], Any]) -> tuple[float, float, float]:
+    """Statistic and both one-sided p-values of a t-test on differences ``d``."""
+    if _constant(d):  # zero variance: the sign is certain only if d != 0
+        statistic = math.copysign(math.inf, d[0]) if d[0] else 0.0
+        return statistic, float(d[0] <= 0), float(d[0] >= 0)
+    up = ttest("greater")
+    return float(up.statistic), float(up.pvalue), float(ttest("less").pvalue)
+
+
 def paired_test(
     a: Any, b: Any, *, greater: bool = True, test: str = "wilcoxon", ci: bool = True
 ) -> TestResult:
@@ -295,14 +304,7 @@ def paired_test(
         raise ValueError(f"`a` and `b` must pair up; got {a.size} and {b.size} seeds.")
     d = a - b
     if test == "t":
-        if _constant(d):  # zero variance: the sign is certain only if d != 0
-            p_up = 0.0 if d[0] > 0 else 1.0
-            p_down = 0.0 if d[0] < 0 else 1.0
-            statistic = math.copysign(math.inf, d[0]) if d[0] else 0.0
-        else:
-            res = _st.ttest_rel(a, b, alternative="greater")
-            statistic, p_up = float(res.statistic), float(res.pvalue)
-            p_down = float(_st.ttest_rel(a, b, alternative="less").pvalue)
+        statistic, p_up, p_down = _t_both(d, lambda alt: _st.ttest_rel(a, b, alternative=alt))
         name = "ttest_rel"
     elif test == "wilcoxon":
         statistic, p_up, p_down = _wilcoxon_pair(d)
@@ -390,13 +392,8 @@ def one_sample_test(
     x = _as_1d(x, "x")
     d = x - value
     if test == "t":
-        if _constant(d):
-            p_up, p_down = float(d[0] <= 0), float(d[0] >= 0)
-            statistic = math.copysign(math.inf, d[0]) if d[0] else 0.0
-        else:
-            res = _st.ttest_1samp(x, value, alternative="greater")
-            statistic, p_up = float(res.statistic), float(res.pvalue)
-            p_down = float(_st.ttest_1samp(x, value, alternative="less").pvalue)
+        statistic, p_up, p_down = _t_both(d, lambda alt: _st.ttest_1samp(x, value,
+                                                                          alternative=alt))
         name = "ttest_1samp"
     elif test == "wilcoxon":
         statistic, p_up, p_down = _wilcoxon_pair(d)

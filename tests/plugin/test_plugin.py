@@ -389,3 +389,13 @@ def test_verbose_shows_progress_and_sources(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("-v", "-k", "up")
     result.stdout.fnmatch_lines(["*atomcheck: demo.rise[[]up[]]: 4/4 configs (x=4)*",
                                  "*sources: doc.txt §1*"])
+
+
+def test_cuda_without_a_gpu_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    pytester.makepyfile(test_claims=CLAIMS)
+    result = pytester.runpytest("--atomcheck-device=cuda")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--atomcheck-device=cuda*torch.cuda.is_available() is False*"])
