@@ -230,17 +230,17 @@ def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
     MLPSpec(widths=(1,), loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
             epochs=epochs)  # validates the training arguments
     auto = ("n_features", "n_classes")
+    factory_params = _keywords(factory, ())[0]
 
     def body(seed: int, fkw: dict[str, Any], tkw: dict[str, Any], ds: Dataset
              ) -> dict[str, float]:
         spec = MLPSpec(widths=(1,), **tkw)
         _c.check_data(spec, ds)
-        return _train_module(factory, fkw, spec, ds, seed, fn._fparams_all)
+        return _train_module(factory, fkw, spec, ds, seed, factory_params)
 
-    fn = _GenericTask("module_task", factory, data, data_args or {},
-                      dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))), body, auto)
-    fn._fparams_all = _keywords(factory, ())[0]  # type: ignore[attr-defined]
-    return fn
+    return _GenericTask("module_task", factory, data, data_args or {},
+                        dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))), body,
+                        auto)
 
 
 def _train_module(factory: Callable[..., Any], fkw: dict[str, Any], spec: MLPSpec, ds: Dataset,

@@ -11,11 +11,9 @@ scikit-learn estimator. torch and scikit-learn are imported lazily.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import numbers
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -243,7 +243,7 @@ def _settle(claim: Claim, settings: Settings) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Generator[None, object, object]:
     """After a claim test returns, turn its verdict into pass, fail or skip."""
     result = yield
     claim = pyfuncitem.stash.get(_claim_key, None)
@@ -254,7 +254,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[pytest.TestReport]:
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Attach the claim's report entry to the call (or failed setup) report."""
     report: pytest.TestReport = yield
     claim = item.stash.get(_claim_key, None)
@@ -294,7 +294,7 @@ def _setup_error_entry(item: pytest.Item, outcome: str, error: str | None) -> di
 def _entry(report: pytest.TestReport) -> dict[str, Any] | None:
     for name, value in report.user_properties:
         if name == PROPERTY:
-            return json.loads(value)  # type: ignore[no-any-return]
+            return json.loads(str(value))  # type: ignore[no-any-return]
     return None
 
 

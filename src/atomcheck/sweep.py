@@ -326,13 +326,13 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
     def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
         return relabel(config, _per_seed_unit(fn, _expand(config, named), unit_seeds, claim_id))
 
-    def batched(chunk: list[dict[str, Any]]) -> list[Run]:
+    def batched_unit(chunk: list[dict[str, Any]]) -> list[Run]:
         outs = _batched_configs(fn, [_expand(c, named) for c in chunk], seeds, device, claim_id)
         return [run for config, runs in zip(chunk, outs) for run in relabel(config, runs)]
 
     # One seed of the first configuration runs alone (all its seeds, when batched) so that
     # a missing metric stops the sweep after one run, not after all of them.
-    probe = batched(configs[:1]) if use_batched else unit(configs[0], seeds[:1])
+    probe = batched_unit(configs[:1]) if use_batched else unit(configs[0], seeds[:1])
     if check_metrics is not None:
         check_metrics(probe[0].metrics)
     runs.extend(probe)
@@ -342,7 +342,7 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
         on_unit(1, total, configs[0])
     if use_batched and len(configs) > 1:
         # The rest in one call, so configurations that share a step schedule share a batch.
-        runs.extend(batched(configs[1:]))
+        runs.extend(batched_unit(configs[1:]))
         if on_unit:
             on_unit(total, total, configs[-1])
     else:

@@ -348,7 +348,8 @@ class Expectation:
         """Decide the verdict from a sweep's samples."""
         self._check_samples(samples)
         members_raw = self._members(samples)
-        results, configs_used = [], []
+        results: list[tuple[str, stats.TestResult]] = []
+        configs_used: list[dict[str, Any]] = []
         for label, data, configs in members_raw:
             clean = self._clean(data)
             configs_used.extend(c for c in configs if c not in configs_used)
@@ -360,10 +361,10 @@ class Expectation:
         p_adj = stats.holm([r.pvalue for _, r in results])
         p_opp_adj = stats.holm([r.pvalue_opposite for _, r in results])
         p_eq = [r.extra.get("p_equivalent") for _, r in results]
-        if all(p is not None for p in p_eq):  # a margin refutes too: correct it like the rest
+        if all(p is not None for p in p_eq):  # (mypy: p_eq is then list[float])  # a margin refutes too: correct it like the rest
             results = [(label, replace(r, extra={**r.extra, "p_equivalent": float(q),
                                                  "p_equivalent_raw": p}))
-                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]
+                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]  # type: ignore[arg-type]
         members = [Member(label, self._verdict(p, q, r, alpha), r, float(p), float(q))
                    for (label, r), p, q in zip(results, p_adj, p_opp_adj)]
         return self._assemble(samples, members, alpha, configs_used)
