@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from atomcheck._engine_run import BatchedRun
     from atomcheck.models import MLPSpec
 
-__all__ = ["native_reason", "load", "reset", "epoch_runner", "SOURCE"]
+__all__ = ["SOURCE", "epoch_runner", "load", "native_reason", "reset"]
 
 log = logging.getLogger("atomcheck.engine")
 
@@ -140,7 +140,7 @@ def _compile(cc: str, directory: Path) -> Path:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".so", dir=directory)
         os.close(fd)
         try:
-            proc = subprocess.run([cc, *args, "-o", tmp, str(SOURCE), "-lm"],
+            proc = subprocess.run([cc, *args, "-o", tmp, str(SOURCE), "-lm"], check=False,
                                   capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
             if proc.returncode == 0:
                 os.replace(tmp, target)  # atomic: parallel workers never see a partial file
@@ -242,6 +242,7 @@ def _train_epoch(lib: Any, run: BatchedRun, epoch: int) -> list[int]:
     opts = [OPTIMIZERS[s.optimizer] for s in specs]
     lab = tgt = bufs = None
     lab_ptr = tgt_ptr = 0
+    b_ptrs: list[int] = []
     if LOSSES["cross_entropy"] in losses:
         lab = run.ep["lab"]
         lab_ptr = _check(lab, (rows, n), torch.int64, "labels")
