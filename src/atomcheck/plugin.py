@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shlex
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
@@ -132,6 +133,11 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(str(exc)) from None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Route engine log lines to the terminal under -v (the reporter exists only now)."""
+    _attach_engine_log(session.config)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     """Show the active profile and what differs from the default settings."""
     s = config.stash[settings_key]
@@ -171,6 +177,33 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if kwargs.get("expected", "supported") == "refuted" and not kwargs.get("reason"):
         raise InvalidClaim(f"{kwargs['claim_id']}: expected='refuted' needs reason='...' in the "
                            "claim marker, so the report says why.")
+
+
+class _TerminalLogHandler(logging.Handler):
+    """Shows the engine's routing decisions (per-seed fallback, native kernel) under -v."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        super().__init__(logging.DEBUG)
+        self.write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write one record as a terminal line."""
+        self.write(f"{record.name}: {record.getMessage()}")
+
+
+handler_key = pytest.StashKey[logging.Handler]()
+
+
+def _attach_engine_log(config: pytest.Config) -> None:
+    write = _progress(config)
+    if write is None:
+        return
+    handler = _TerminalLogHandler(write)
+    engine_log = logging.getLogger("atomcheck.engine")
+    engine_log.addHandler(handler)
+    # -v shows why a config left the batched path; -vv also why the native kernel did not run.
+    engine_log.setLevel(logging.DEBUG if config.option.verbose > 1 else logging.INFO)
+    config.stash[handler_key] = handler
 
 
 def _progress(config: pytest.Config) -> Any:
@@ -353,7 +386,10 @@ recorder_key = pytest.StashKey[_Recorder]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Unregister the recorder."""
+    """Unregister the recorder and the engine log handler."""
+    handler = config.stash.get(handler_key, None)
+    if handler is not None:
+        logging.getLogger("atomcheck.engine").removeHandler(handler)
     recorder = config.stash.get(recorder_key, None)
     if recorder is not None:
         config.pluginmanager.unregister(recorder)
