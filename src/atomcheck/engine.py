@@ -230,50 +230,61 @@ def run_task(task: Task, seeds: Sequence[int], config: Mapping[str, Any], *,
     if not isinstance(task, Task):
         raise InvalidClaim(f"run_task needs an atomcheck.models.Task, got "
                            f"{type(task).__name__}. Call the function per seed instead.")
+    return run_task_configs(task, seeds, [config], device=device)[0]
+
+
+def train_task_configs(task: Task, seeds: Sequence[int], configs: Sequence[Mapping[str, Any]],
+                       *, device: str = "cpu") -> list[list[TrainResult]]:
+    """Train ``task`` under every config for every seed, batching configs that share a
+    step schedule (the losses, inits or activations of one claim) into one run.
+
+    Configurations the engine cannot express train per seed (logged on
+    ``atomcheck.engine``). ``results[c][i]`` is ``configs[c]`` trained with ``seeds[i]``.
+
+    Examples
+    --------
+    >>> from atomcheck.data import gaussian_mixture
+    >>> task = Task(gaussian_mixture, MLPSpec(widths=(8,), epochs=2), data_args={"n_train": 40})
+    >>> out = train_task_configs(task, [0, 1], [{"loss": "mse"}, {"loss": "hinge"}])
+    >>> [len(r) for r in out]
+    [2, 2]
+    """
+    if not isinstance(task, Task):
+        raise InvalidClaim(f"train_task_configs needs an atomcheck.models.Task, got "
+                           f"{type(task).__name__}.")
     seeds = [int(s) for s in seeds]
-    data_kwargs, spec = task.split_config(config)
     dev = resolve_device(device)
-    datasets = [task.data(seed=s, **(task.data_args | data_kwargs)) for s in seeds]
-    reason = supports(spec) or _same_shapes(datasets)
-    if reason is not None:
-        log.info("task %r, config %s: per-seed path because %s", task.name, dict(config), reason)
-        return [task.result_metrics(train(spec, d, seed=s, device=dev))
-                for s, d in zip(seeds, datasets)]
-    return [task.result_metrics(r) for r in train_batched(spec, datasets, seeds, device=dev)]
+    results: list[list[TrainResult] | None] = [None] * len(configs)
+    batch: list[tuple[int, MLPSpec, list[Dataset]]] = []
+    for c, config in enumerate(configs):
+        data_kwargs, spec = task.split_config(config)
+        datasets = [task.data(seed=s, **(task.data_args | data_kwargs)) for s in seeds]
+        reason = supports(spec) or _same_shapes(datasets)
+        if reason is not None:
+            log.info("task %r, config %s: per-seed path because %s", task.name, dict(config),
+                     reason)
+            results[c] = [train(spec, d, seed=s, device=dev) for s, d in zip(seeds, datasets)]
+        else:
+            batch.append((c, spec, datasets))
+    if batch:
+        trained = train_batched_configs([spec for _, spec, _ in batch],
+                                        [ds for _, _, ds in batch], seeds, device=dev)
+        for (c, _, _), runs in zip(batch, trained):
+            results[c] = runs
+    return [r for r in results if r is not None]
 
 
 def run_task_configs(task: Task, seeds: Sequence[int], configs: Sequence[Mapping[str, Any]], *,
                      device: str = "cpu") -> list[list[dict[str, float]]]:
-    """Train ``task`` under every config for every seed, batching configs that share a
-    step schedule (the losses, inits or activations of one claim) into one run.
-
-    Configurations the engine cannot express run per seed, as in :func:`run_task`.
-    ``results[c][i]`` holds the metrics of ``configs[c]`` with ``seeds[i]``.
+    """:func:`train_task_configs`, as metric dicts (what ``task(seed, **config)`` returns).
 
     Examples
     --------
     >>> from atomcheck.data import gaussian_mixture
     >>> task = Task(gaussian_mixture, MLPSpec(widths=(8,), epochs=2), data_args={"n_train": 40})
     >>> out = run_task_configs(task, [0, 1], [{"loss": "mse"}, {"loss": "hinge"}])
-    >>> [len(r) for r in out]
-    [2, 2]
+    >>> sorted(out[1][0])[:2]
+    ['diverged', 'test_accuracy']
     """
-    if not isinstance(task, Task):
-        raise InvalidClaim(f"run_task_configs needs an atomcheck.models.Task, got "
-                           f"{type(task).__name__}.")
-    seeds = [int(s) for s in seeds]
-    results: list[list[dict[str, float]] | None] = [None] * len(configs)
-    batch: list[tuple[int, MLPSpec, list[Dataset]]] = []
-    for c, config in enumerate(configs):
-        data_kwargs, spec = task.split_config(config)
-        datasets = [task.data(seed=s, **(task.data_args | data_kwargs)) for s in seeds]
-        if supports(spec) or _same_shapes(datasets):
-            results[c] = run_task(task, seeds, config, device=device)
-        else:
-            batch.append((c, spec, datasets))
-    if batch:
-        trained = train_batched_configs([spec for _, spec, _ in batch],
-                                        [ds for _, _, ds in batch], seeds, device=device)
-        for (c, _, _), runs in zip(batch, trained):
-            results[c] = [task.result_metrics(r) for r in runs]
-    return [r for r in results if r is not None]
+    return [[task.result_metrics(r) for r in runs]
+            for runs in train_task_configs(task, seeds, configs, device=device)]

@@ -41,9 +41,11 @@ class Run:
     history: dict[str, list[float]] | None = None
 
     def record(self) -> dict[str, Any]:
-        """The row as a flat dict: config columns, seed, metrics, wall_s, diverged."""
-        return {**self.config, "seed": self.seed, **self.metrics, "wall_s": self.wall_s,
-                "diverged": self.diverged}
+        """The row as a flat dict: config columns, seed, metrics, wall_s, diverged (and the
+        per-epoch ``history`` when the run recorded one)."""
+        row = {**self.config, "seed": self.seed, **self.metrics, "wall_s": self.wall_s,
+               "diverged": self.diverged}
+        return row | ({"history": self.history} if self.history else {})
 
 
 @dataclass
@@ -206,7 +208,7 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
 
     start = time.perf_counter()
     try:
-        outs = engine.run_task_configs(task, list(seeds), configs, device=device)
+        trained = engine.train_task_configs(task, list(seeds), configs, device=device)
     except InvalidClaim:
         raise
     except Exception as exc:
@@ -216,11 +218,13 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
     # is why a timing claim may not read wall_s from a batched sweep).
     wall = (time.perf_counter() - start) / max(1, len(seeds) * len(configs))
     units = []
-    for config, config_outs in zip(configs, outs):
+    for config, results in zip(configs, trained):
         runs = []
-        for seed, out in zip(seeds, config_outs):
-            metrics, diverged = _finite_metrics(out, claim_id, config, seed)
-            runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
+        for seed, result in zip(seeds, results):
+            metrics, diverged = _finite_metrics(task.result_metrics(result), claim_id, config,
+                                                seed)
+            runs.append(Run(dict(config), int(seed), metrics, wall, diverged,
+                            dict(result.history) or None))
         units.append(runs)
     return units
 
