@@ -183,6 +183,12 @@ def _finite_metrics(out: Any, claim_id: str, config: Mapping[str, Any], seed: in
     return metrics, diverged or bool(metrics.get("diverged", 0.0))
 
 
+def _named(exc: InvalidClaim, claim_id: str) -> InvalidClaim:
+    """The same error, prefixed with the claim's id when it does not say it already."""
+    text = str(exc)
+    return exc if text.startswith(f"{claim_id}:") else InvalidClaim(f"{claim_id}: {text}")
+
+
 def _per_seed_unit(fn: Callable[..., Any], config: dict[str, Any], seeds: Sequence[int],
                    claim_id: str) -> list[Run]:
     runs = []
@@ -190,8 +196,8 @@ def _per_seed_unit(fn: Callable[..., Any], config: dict[str, Any], seeds: Sequen
         start = time.perf_counter()
         try:
             out = fn(seed, **config)
-        except InvalidClaim:
-            raise
+        except InvalidClaim as exc:
+            raise _named(exc, claim_id) from exc
         except Exception as exc:
             raise ClaimError(f"{claim_id}: training failed at config={config}, seed={seed}: "
                              f"{type(exc).__name__}: {exc}") from exc
@@ -209,8 +215,8 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
     start = time.perf_counter()
     try:
         trained = engine.train_task_configs(task, list(seeds), configs, device=device)
-    except InvalidClaim:
-        raise
+    except InvalidClaim as exc:
+        raise _named(exc, claim_id) from exc
     except Exception as exc:
         raise ClaimError(f"{claim_id}: batched training failed for configs={list(configs)}, "
                          f"seeds={list(seeds)}: {type(exc).__name__}: {exc}") from exc

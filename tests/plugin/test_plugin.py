@@ -399,3 +399,25 @@ def test_cuda_without_a_gpu_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--atomcheck-device=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*--atomcheck-device=cuda*torch.cuda.is_available() is False*"])
+
+
+def test_dataset_argument_out_of_range_names_claim_and_argument(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims='''
+import pytest
+from atomcheck import Beats
+from atomcheck.data import gaussian_mixture
+
+def fn(seed, share):
+    data = gaussian_mixture(seed=seed, n_train=20, n_test=10, minority_share=share)
+    return {"n": float(len(data.y_train))}
+
+@pytest.mark.claim(claim_id="demo.range")
+def test_range(claim):
+    """range."""
+    claim.sweep(fn, share=[0.7, 0.5])
+    claim.expect(Beats("n", along="share", a=0.7, b=0.5))
+''')
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*InvalidClaim: demo.range: minority_share=0.7 must lie in "
+                                 "(0, 0.5]. Use e.g. 0.01 for a 1:99 class ratio.*"])
