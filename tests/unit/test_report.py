@@ -49,3 +49,12 @@ def test_write_report_picks_format_by_suffix(run: dict, tmp_path) -> None:
     assert write_report(tmp_path / "r.md", run).read_text().startswith("# atomcheck report")
     with pytest.raises(InvalidClaim, match="unknown suffix '.txt'"):
         write_report(tmp_path / "r.txt", run)
+
+
+def test_narrow_table_puts_statements_on_their_own_line(run: dict) -> None:
+    text = render_table(run, width=70)
+    assert all(len(line) <= 70 for line in text.splitlines() if line.startswith("    "))
+    assert "    y rises with x | and a pipe" in text.splitlines()
+    assert "statement" not in text.splitlines()[0]
+    wide = render_table(run, width=200)
+    assert "statement" in wide.splitlines()[0]

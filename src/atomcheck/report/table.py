@@ -9,6 +9,7 @@ from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt
 
 __all__ = ["render_table"]
 
+_MIN_STATEMENT = 24
 _HEADERS = ("claim", "statement", "verdict", "test", "effect [95% CI]", "p", "seeds", "time")
 
 
@@ -36,19 +37,20 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
     headers = list(_HEADERS)
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     room = width - (sum(widths) - widths[1] + 2 * (len(headers) - 1))
-    if room >= 12:
+    inline = room >= _MIN_STATEMENT
+    if inline:
         widths[1] = min(widths[1], room)
-    else:  # too narrow for statements: drop the column rather than wrap lines
-        headers.pop(1)
-        widths.pop(1)
-        for r in rows:
-            r.pop(1)
+    else:  # too narrow for a statement column: each statement gets a line of its own
+        for row in [headers, widths, *rows]:
+            row.pop(1)
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for r, c in zip(rows, claims):
-        if len(headers) == len(_HEADERS):
+        if inline:
             r[1] = _cut(r[1], widths[1])
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+        if not inline and c.get("statement"):
+            lines.append(_cut("    " + c["statement"], width))
         if sources and c.get("sources"):
-            lines.append("    sources: " + "; ".join(c["sources"]))
+            lines.append(_cut("    sources: " + "; ".join(c["sources"]), width))
     return "\n".join(lines)
