@@ -192,6 +192,7 @@ class _TerminalLogHandler(logging.Handler):
 
 
 handler_key = pytest.StashKey[logging.Handler]()
+level_key = pytest.StashKey[int]()
 
 
 def _attach_engine_log(config: pytest.Config) -> None:
@@ -201,6 +202,7 @@ def _attach_engine_log(config: pytest.Config) -> None:
     handler = _TerminalLogHandler(write)
     engine_log = logging.getLogger("atomcheck.engine")
     engine_log.addHandler(handler)
+    config.stash[level_key] = engine_log.level
     # -v shows why a config left the batched path; -vv also why the native kernel did not run.
     engine_log.setLevel(logging.DEBUG if config.option.verbose > 1 else logging.INFO)
     config.stash[handler_key] = handler
@@ -252,6 +254,8 @@ def _rerun(claim: Claim, settings: Settings) -> str:
              f"--atomcheck-seeds={claim.n_seeds}"]
     if settings.profile != "default":
         parts.append(f"--atomcheck-profile={settings.profile}")
+    if settings.alpha != Settings().alpha:
+        parts.append(f"--atomcheck-alpha={settings.alpha:g}")
     return " ".join(parts)
 
 
@@ -389,7 +393,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """Unregister the recorder and the engine log handler."""
     handler = config.stash.get(handler_key, None)
     if handler is not None:
-        logging.getLogger("atomcheck.engine").removeHandler(handler)
+        engine_log = logging.getLogger("atomcheck.engine")
+        engine_log.removeHandler(handler)
+        engine_log.setLevel(config.stash[level_key])
     recorder = config.stash.get(recorder_key, None)
     if recorder is not None:
         config.pluginmanager.unregister(recorder)

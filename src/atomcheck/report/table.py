@@ -41,8 +41,10 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
     if inline:
         widths[1] = min(widths[1], room)
     else:  # too narrow for a statement column: each statement gets a line of its own
-        for row in [headers, widths, *rows]:
-            row.pop(1)
+        headers.pop(1)
+        widths.pop(1)
+        for r in rows:
+            r.pop(1)
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for r, c in zip(rows, claims):
