@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import pytest
 
-from atomcheck import Beats, Equivalent
+from sklearn.linear_model import LogisticRegression
+
+from atomcheck import Beats, ByLevel, Equivalent
 from atomcheck.data import moons
-from atomcheck.models import MLPSpec, Task
+from atomcheck.models import MLPSpec, Task, sklearn_task
 
 pytestmark = pytest.mark.atoms
 
@@ -26,32 +27,12 @@ ACTIVATION_TASK = Task(
 )
 
 
-class _IdentityOrLogistic:
-    """``fn(seed, model)``: the identity-activation net or a logistic regression, per seed.
+#: The §7 net with the identity activation: a product of linear maps.
+IDENTITY_TASK = Task(moons, ACTIVATION_TASK.model.replace(activation="identity"), data_args=MOONS,
+                     name="atoms.activation.identity")
 
-    The net trains once for all the claim's seeds on the batched engine (the first call
-    trains them; rows are independent, so each seed's result is its own training run);
-    logistic regression is fitted per seed on the same seed's data.
-    """
-
-    def __init__(self, seeds: Sequence[int], device: str) -> None:
-        self.seeds, self.device = list(seeds), device
-        self._net: dict[int, dict[str, float]] | None = None
-
-    def __call__(self, seed: int, model: str) -> dict[str, float]:
-        if model == "identity_net":
-            if self._net is None:
-                from atomcheck import engine
-
-                runs = engine.run_task(ACTIVATION_TASK, self.seeds, {"activation": "identity"},
-                                       device=self.device)
-                self._net = dict(zip(self.seeds, runs))
-            return {"test_accuracy": self._net[seed]["test_accuracy"]}
-        from sklearn.linear_model import LogisticRegression
-
-        data = moons(seed=seed, **MOONS)
-        fit = LogisticRegression().fit(data.x_train, data.y_train)
-        return {"test_accuracy": float(fit.score(data.x_test, data.y_test))}
+#: The linear baseline of atoms.activation.identity_linear: logistic regression per seed.
+LOGISTIC = sklearn_task(LogisticRegression, moons, data_args=MOONS)
 
 
 @pytest.mark.claim(claim_id="atoms.activation.nonlinear_work", sources=[SOURCE], seeds=10)
@@ -102,13 +83,13 @@ def test_activation_identity_linear(claim):
     linear classifier trained by Adam), against scikit-learn's LogisticRegression (defaults:
     L2 with C=1, lbfgs) fitted on the same seed's moons. We test equivalence to that baseline
     rather than to the document's 0.88, which belongs to its own draw of the data: at noise
-    0.2 a linear boundary reaches about 0.86-0.87 here. The net trains for all seeds at once
-    on the batched engine through a small adapter (see ``_IdentityOrLogistic``).
+    0.2 a linear boundary reaches about 0.86-0.87 here. ``ByLevel`` trains the net for all
+    seeds at once on the batched engine and fits the regression per seed.
     Test: paired TOST, identity net against logistic regression, margin ±0.02 (6 of 300
     test points): a fifth of the ~10-point gap to the nonlinear nets, so "about linear"
     cannot be confused with "about as good as ReLU".
     """
-    claim.sweep(_IdentityOrLogistic(claim.seeds, claim.settings.device),
-                model=["logistic", "identity_net"])
+    models = ByLevel("model", {"logistic": LOGISTIC, "identity_net": IDENTITY_TASK})
+    claim.sweep(models, model=["logistic", "identity_net"])
     claim.expect(Equivalent("test_accuracy", along="model", a="logistic", b="identity_net",
                             margin=0.02))

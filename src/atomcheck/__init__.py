@@ -10,7 +10,7 @@ from atomcheck.claim import Claim
 from atomcheck.config import Settings, get_profile, load_profile, register_profile
 from atomcheck.errors import AtomcheckError, ClaimError, InvalidClaim, UnderpoweredWarning
 from atomcheck.stats import ConfidenceInterval, TestResult
-from atomcheck.sweep import Samples, run_sweep
+from atomcheck.sweep import ByLevel, Samples, run_sweep
 from atomcheck.verdict import (
     Beats,
     Equivalent,
@@ -28,6 +28,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AtomcheckError",
     "Beats",
+    "ByLevel",
     "Claim",
     "ClaimError",
     "ConfidenceInterval",

@@ -24,7 +24,7 @@ import numpy as np
 from atomcheck.errors import ClaimError, InvalidClaim
 from atomcheck.executors import Executor, SerialExecutor
 
-__all__ = ["Run", "Samples", "run_sweep", "check_levels"]
+__all__ = ["ByLevel", "Run", "Samples", "run_sweep", "check_levels"]
 
 log = logging.getLogger("atomcheck.sweep")
 
@@ -116,6 +116,43 @@ class Samples:
                 f"diverged={self.n_diverged})")
 
 
+class ByLevel:
+    """Train each level of one factor with its own training function.
+
+    For claims that pit different kinds of model against each other ("the net beats an
+    SVM"): a :class:`~atomcheck.models.Task` level trains all its seeds at once on the
+    batched engine, any other level runs ``fn(seed, **config)`` per seed. Every function
+    receives the other factors of the sweep; seeds stay paired across all levels.
+
+    Parameters
+    ----------
+    factor : str
+        The factor whose levels pick the function (it must be swept).
+    functions : mapping
+        Level → training function.
+
+    Examples
+    --------
+    >>> fn = ByLevel("model", {"double": lambda seed, x: {"y": 2 * x},
+    ...                        "square": lambda seed, x: {"y": x * x}})
+    >>> s = run_sweep(fn, {"model": ["double", "square"], "x": [3]}, [0])
+    >>> s.matrix("y").tolist()
+    [[6.0, 9.0]]
+    """
+
+    def __init__(self, factor: str, functions: Mapping[Any, Callable[..., Any]]) -> None:
+        if not isinstance(factor, str) or not factor:
+            raise InvalidClaim(f"ByLevel: factor={factor!r} must be a factor name.")
+        if not functions or not all(callable(f) for f in functions.values()):
+            raise InvalidClaim(f"ByLevel({factor!r}): functions must map each level to a "
+                               "training function, e.g. {'nn': task, 'svm': svm_fn}.")
+        self.factor = factor
+        self.functions = dict(functions)
+
+    def __repr__(self) -> str:
+        return f"ByLevel({self.factor!r}, levels={list(self.functions)})"
+
+
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
     return (tuple(sorted((k, repr(v)) for k, v in config.items())), seed)
 
@@ -150,6 +187,9 @@ def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], se
                                f"e.g. {name}=[{values!r}].")
         if len(values) == 0:
             raise InvalidClaim(f"{claim_id}: factor {name}=[] has no level. Give at least one.")
+    if isinstance(fn, ByLevel):
+        _check_by_level(fn, levels, seeds, claim_id)
+        return
     accepted = _accepted_names(fn)
     if accepted is not None:
         passed = {k for k, v in levels.items() if not isinstance(v, Mapping)}
@@ -163,6 +203,24 @@ def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], se
             )
     if len(seeds) < 1 or len(set(seeds)) != len(seeds):
         raise InvalidClaim(f"{claim_id}: seeds={list(seeds)!r} must be distinct and non-empty.")
+
+
+def _check_by_level(fn: ByLevel, levels: Mapping[str, Sequence[Any]], seeds: Sequence[int],
+                    claim_id: str) -> None:
+    if fn.factor not in levels:
+        raise InvalidClaim(f"{claim_id}: ByLevel dispatches on {fn.factor!r}, which the sweep "
+                           f"does not vary; add {fn.factor}={list(fn.functions)!r}.")
+    missing = [lv for lv in levels[fn.factor] if lv not in fn.functions]
+    if missing:
+        raise InvalidClaim(f"{claim_id}: level {fn.factor}={missing[0]!r} has no training "
+                           f"function; ByLevel knows {list(fn.functions)!r}.")
+    others = {k: v for k, v in levels.items() if k != fn.factor}
+    for level in levels[fn.factor]:
+        if others:
+            try:
+                check_levels(fn.functions[level], others, seeds, claim_id=claim_id)
+            except InvalidClaim as exc:
+                raise InvalidClaim(f"{exc} (the function for {fn.factor}={level!r})") from None
 
 
 def _finite_metrics(out: Any, claim_id: str, config: Mapping[str, Any], seed: int
@@ -323,6 +381,9 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
               check_metrics: Callable[[Mapping[str, float]], None] | None) -> Samples:
     factors = tuple(levels)
     configs = [dict(zip(factors, combo)) for combo in itertools.product(*levels.values())]
+    if isinstance(fn, ByLevel):
+        return _run_by_level(fn, levels, configs, seeds, executor, device, batched, claim_id,
+                             on_unit, check_metrics)
     use_batched = _is_batchable(fn) if batched is None else batched
     runs: list[Run] = []
     total = len(configs)
@@ -362,3 +423,24 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
                 on_unit(done, total, configs[done - 1])
     return Samples(factors, configs, [int(s) for s in seeds], runs,
                    engine="batched" if use_batched else "per-seed")
+
+
+def _run_by_level(fn: ByLevel, levels: Mapping[str, Any], configs: list[dict[str, Any]],
+                  seeds: Sequence[int], executor: Executor, device: str, batched: bool | None,
+                  claim_id: str, on_unit: Callable[[int, int, dict[str, Any]], None] | None,
+                  check_metrics: Callable[[Mapping[str, float]], None] | None) -> Samples:
+    """One sub-sweep per level of ``fn.factor``, merged back into one paired table."""
+    others = {k: v for k, v in levels.items() if k != fn.factor}
+    runs: dict[tuple[Any, ...], Run] = {}
+    engines = set()
+    for level in list(dict.fromkeys(levels[fn.factor])):
+        sub = _run_grid(fn.functions[level], others, seeds, executor, device, batched,
+                        claim_id, on_unit, check_metrics)
+        engines.add(sub.engine)
+        for r in sub.runs:
+            config = {**r.config, fn.factor: level}
+            runs[_key(config, r.seed)] = Run(config, r.seed, r.metrics, r.wall_s, r.diverged,
+                                             r.history)
+    ordered = [runs[_key(c, int(seed))] for c in configs for seed in seeds]
+    engine = engines.pop() if len(engines) == 1 else "mixed"
+    return Samples(tuple(levels), configs, [int(s) for s in seeds], ordered, engine=engine)

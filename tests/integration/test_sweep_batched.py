@@ -35,3 +35,22 @@ def test_batched_sweep_keeps_per_epoch_history() -> None:
 def test_unknown_factor_of_a_task_is_refused_before_training() -> None:
     with pytest.raises(InvalidClaim, match=r"unknown factor 'width'"):
         run_sweep(TASK, {"width": [1, 2]}, [0, 1], claim_id="demo")
+
+
+def test_by_level_mixes_a_batched_task_with_a_per_seed_function() -> None:
+    from atomcheck import ByLevel
+    from atomcheck.models import sklearn_task
+
+    def logistic(**kwargs):
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression()
+
+    fn = ByLevel("model", {"net": TASK, "logistic": sklearn_task(
+        logistic, gaussian_mixture, data_args={"n_train": 40, "n_test": 20, "dims": 3})})
+    samples = run_sweep(fn, {"model": ["net", "logistic"]}, [0, 1, 2])
+    assert samples.engine == "mixed"
+    direct = run_sweep(TASK, {"lr": [TASK.model.lr]}, [0, 1, 2])
+    np.testing.assert_allclose(samples.matrix("test_accuracy")[:, 0],
+                               direct.matrix("test_accuracy")[:, 0], atol=1e-12)
+    assert np.all((samples.matrix("test_accuracy")[:, 1] > 0.5))

@@ -89,3 +89,46 @@ def test_metric_check_stops_after_one_run() -> None:
         run_sweep(lambda seed, x: calls.append(seed) or {"y": 1}, {"x": [1, 2]}, [0, 1, 2],
                   check_metrics=check)
     assert calls == [0]
+
+
+def test_by_level_dispatches_and_keeps_seeds_paired() -> None:
+    from atomcheck import ByLevel
+
+    calls: list[tuple[str, int, int]] = []
+
+    def double(seed: int, x: int) -> dict[str, float]:
+        calls.append(("double", seed, x))
+        return {"y": 2 * x + seed}
+
+    def square(seed: int, x: int) -> dict[str, float]:
+        calls.append(("square", seed, x))
+        return {"y": x * x + seed}
+
+    fn = ByLevel("model", {"double": double, "square": square})
+    samples = run_sweep(fn, {"x": [2, 3], "model": ["square", "double"]}, [0, 1])
+    assert samples.configs == [{"x": 2, "model": "square"}, {"x": 2, "model": "double"},
+                               {"x": 3, "model": "square"}, {"x": 3, "model": "double"}]
+    assert samples.matrix("y").tolist() == [[4, 4, 9, 6], [5, 5, 10, 7]]
+    assert sorted(calls) == sorted((m, s, x) for m in ("double", "square") for s in (0, 1)
+                                   for x in (2, 3))
+    assert samples.engine == "per-seed"
+
+
+@pytest.mark.parametrize(("levels", "message"), [
+    ({"x": [1]}, r"ByLevel dispatches on 'model', which the sweep does not vary"),
+    ({"model": ["a", "c"]}, r"level model='c' has no training function"),
+    ({"model": ["a", "b"], "z": [1]}, r"unknown factor 'z'.*\(the function for model='a'\)"),
+])
+def test_by_level_bad_designs(levels: dict, message: str) -> None:
+    from atomcheck import ByLevel
+
+    fn = ByLevel("model", {"a": lambda seed, x=1: {"y": x}, "b": lambda seed, **kw: {"y": 0}})
+    with pytest.raises(InvalidClaim, match=message):
+        run_sweep(fn, levels, [0, 1], claim_id="demo")
+
+
+def test_by_level_needs_functions() -> None:
+    from atomcheck import ByLevel
+
+    with pytest.raises(InvalidClaim, match="functions must map each level"):
+        ByLevel("model", {"a": 3})  # type: ignore[dict-item]
