@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
 import pytest
-
 from sklearn.linear_model import LogisticRegression
 
 from atomcheck import Beats, ByLevel, Equivalent
