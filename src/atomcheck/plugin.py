@@ -329,7 +329,7 @@ def _setup_error_entry(item: pytest.Item, outcome: str, error: str | None) -> di
 
 
 def _entry(report: pytest.TestReport) -> dict[str, Any] | None:
-    for name, value in report.user_properties:
+    for name, value in getattr(report, "user_properties", ()):  # CollectReports have none
         if name == PROPERTY:
             return json.loads(str(value))  # type: ignore[no-any-return]
     return None

@@ -421,3 +421,11 @@ def test_range(claim):
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*InvalidClaim: demo.range: minority_share=0.7 must lie in "
                                  "(0, 0.5]. Use e.g. 0.01 for a 1:99 class ratio.*"])
+
+
+def test_collection_errors_are_reported_normally(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims=CLAIMS, test_broken="import nonexistent_module_xyz\n")
+    result = pytester.runpytest("-rA", "--continue-on-collection-errors")
+    result.assert_outcomes(passed=1, failed=2, errors=1)
+    result.stdout.fnmatch_lines(["*ERROR collecting test_broken.py*"])
+    assert "INTERNALERROR" not in result.stdout.str()
