@@ -104,8 +104,10 @@ class Claim:
         self.reason = reason
         self.variant = variant
         self.nodeid = nodeid
+        self.declared_seeds = seeds
         self.n_seeds = self.settings.seeds_for(seeds)
         self.seeds = list(range(self.n_seeds))
+        self.notes: list[str] = []
         self.progress = progress
         self.samples: Samples | None = None
         self.verdict: Verdict | None = None
@@ -147,7 +149,7 @@ class Claim:
             raise InvalidClaim(f"{self.claim_id}: expect() takes an expectation such as "
                                f"Rises(...) or Beats(...); got {expectation!r}.")
         expectation.validate(self._levels, claim_id=self.claim_id)
-        expectation.check_seeds(self.n_seeds, self.alpha, claim_id=self.claim_id)
+        self._fit_seeds_to_test(expectation)
         start = time.perf_counter()
         self.samples = run_sweep(
             self._fn, self._sweep_levels, self.seeds,
@@ -158,9 +160,34 @@ class Claim:
             check_metrics=lambda m: expectation.check_metric(m, claim_id=self.claim_id),
         )
         verdict = expectation.evaluate(self.samples, alpha=self.alpha)
+        if self.notes:
+            verdict = verdict.replace(message="; ".join([*self.notes, verdict.message]).strip("; "))
         self.wall_s = time.perf_counter() - start
         self.verdict = verdict
         return verdict
+
+    def _fit_seeds_to_test(self, expectation: Expectation) -> None:
+        """Refuse a design that can never reach alpha; a profile that scaled the claim's
+        seeds down is floored at the fewest seeds its test can decide with (said in the note).
+        """
+        check = expectation.check_seeds
+        try:
+            check(self.n_seeds, self.alpha, claim_id=self.claim_id, levels=self._levels)
+            return
+        except InvalidClaim:
+            if self.settings.seeds is not None or self.n_seeds >= self.declared_seeds:
+                raise
+        for n in range(self.n_seeds + 1, self.declared_seeds + 1):
+            try:
+                check(n, self.alpha, claim_id=self.claim_id, levels=self._levels)
+            except InvalidClaim:
+                continue
+            self.notes.append(f"profile {self.settings.profile!r} scaled seeds to "
+                              f"{self.n_seeds}; raised to {n}, the fewest at which the test can "
+                              "reach alpha")
+            self.n_seeds, self.seeds = n, list(range(n))
+            return
+        check(self.declared_seeds, self.alpha, claim_id=self.claim_id, levels=self._levels)
 
     def _on_unit(self, done: int, total: int, config: Mapping[str, Any]) -> None:
         if self.progress is not None:

@@ -286,13 +286,25 @@ class Expectation:
             raise InvalidClaim(f"{claim_id}: {arg}: level {value!r} is not among "
                                f"{factor}={list(levels[factor])!r}.")
 
-    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
         """Refuse fewer than 2 seeds: no statistic can be computed from one."""
         if n_seeds < 2:
             raise InvalidClaim(
                 f"{claim_id}: seeds={n_seeds} is too few for a {self.kind} claim: the test "
                 "needs at least 2 paired seeds (10 or more for useful power). Pass seeds=10 "
                 "to the claim marker or --atomcheck-seeds=10.")
+
+    def _family_size(self, levels: Mapping[str, Sequence[Any]] | None,
+                     exclude: Sequence[str] = ()) -> int:
+        """Members per comparison: one per combination of the other, unselected factors."""
+        if levels is None:
+            return 1
+        size = 1
+        for factor, values in levels.items():
+            if factor not in exclude and factor not in (self.where or {}):
+                size *= len(list(values))
+        return size
 
     def check_metric(self, metrics: Mapping[str, float], *, claim_id: str = "<claim>") -> None:
         """Raise when the training function does not return the metric this reads."""
@@ -411,14 +423,17 @@ class Expectation:
         return result.effect
 
 
-def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str) -> None:
-    smallest = 0.5**n_seeds
+def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int = 1) -> None:
+    # Holm multiplies the smallest p-value by the family size: with every seed agreeing,
+    # the best a one-sided Wilcoxon can give is 0.5**n, so m * 0.5**n must be below alpha.
+    smallest = family * 0.5**n_seeds
     if smallest >= alpha:
+        need = math.floor(math.log2(family / alpha)) + 1
+        of = f" in a Holm family of {family}" if family > 1 else ""
         raise InvalidClaim(
             f"{claim_id}: seeds={n_seeds} can never reach alpha={alpha:g} with a one-sided "
-            f"Wilcoxon signed-rank test (smallest possible p = {smallest:.4g}). Use "
-            f"seeds>={math.floor(math.log2(1 / alpha)) + 1}, or test='t' if the paired "
-            "differences are roughly normal.")
+            f"Wilcoxon signed-rank test{of} (smallest possible p = {smallest:.4g}). Use "
+            f"seeds>={need}, or test='t' if the paired differences are roughly normal.")
 
 
 def _cfg_key(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -562,11 +577,14 @@ class Beats(_Pairwise):
         if self.margin is not None and not self.margin > 0:
             raise InvalidClaim(f"{claim_id}: margin={self.margin!r} must be > 0 when given.")
 
-    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
-        """Refuse a design that can never reach ``alpha``."""
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Refuse a design that can never reach ``alpha`` (Holm family included)."""
         super().check_seeds(n_seeds, alpha, claim_id=claim_id)
         if self.test == "wilcoxon":
-            _check_wilcoxon_floor(n_seeds, alpha, claim_id)
+            family = self._family_size(levels, exclude=[self.along]) * (
+                len(self._bs(levels)) if levels is not None else 1)
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id, family)
 
     def describe(self) -> str:
         sign = ">" if self.greater else "<"
@@ -651,11 +669,12 @@ class Threshold(Expectation):
             raise InvalidClaim(f"{claim_id}: Threshold(about={self.about}) needs an explicit "
                                f"margin > 0; got margin={self.margin!r}.")
 
-    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
-        """Refuse a design that can never reach ``alpha``."""
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Refuse a design that can never reach ``alpha`` (Holm family included)."""
         super().check_seeds(n_seeds, alpha, claim_id=claim_id)
         if self.test == "wilcoxon" and self.about is None:
-            _check_wilcoxon_floor(n_seeds, alpha, claim_id)
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id, self._family_size(levels))
 
     def describe(self) -> str:
         if self.about is not None:
@@ -738,7 +757,8 @@ class Exact(Expectation):
     def describe(self) -> str:
         return f"{self.metric} holds for every seed (exact)"
 
-    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>") -> None:
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
         """An exact claim needs one seed at least."""
         if n_seeds < 1:
             raise InvalidClaim(f"{claim_id}: seeds={n_seeds}: an exact claim needs >= 1 seed.")

@@ -63,3 +63,23 @@ def test_progress_is_reported_per_configuration() -> None:
     claim.sweep(lambda seed, x: {"y": x}, x=[1, 2, 3])
     claim.expect(Rises("y", along="x"))
     assert messages == [f"demo.progress: {i}/3 configs (x={i})" for i in (1, 2, 3)]
+
+
+def test_profile_scaling_is_floored_at_a_decidable_seed_count() -> None:
+    from atomcheck import get_profile
+
+    claim = Claim("demo.quick", seeds=10, settings=get_profile("quick"))
+    assert claim.n_seeds == 5
+    claim.sweep(lambda seed, m: {"y": {"a": 1.0, "b": 0.0, "c": 0.5}[m] + 0.01 * seed},
+                m=["a", "b", "c"])
+    verdict = claim.expect(Beats("y", along="m", a="a", b=["b", "c"]))
+    # A Holm family of 2 one-sided Wilcoxon tests needs 6 seeds to reach 0.05.
+    assert claim.n_seeds == 6 and verdict.n_seeds == 6 and verdict.verdict == "supported"
+    assert "raised to 6, the fewest at which the test can reach alpha" in verdict.message
+
+
+def test_explicit_seed_count_is_never_raised() -> None:
+    claim = Claim("demo.explicit", seeds=10, settings=Settings(seeds=5))
+    claim.sweep(lambda seed, m: {"y": float(m == "a")}, m=["a", "b", "c"])
+    with pytest.raises(InvalidClaim, match="seeds=5 can never reach alpha=0.05"):
+        claim.expect(Beats("y", along="m", a="a", b=["b", "c"]))

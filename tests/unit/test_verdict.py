@@ -575,3 +575,20 @@ def test_threshold_wilcoxon_floor() -> None:
     with pytest.raises(InvalidClaim, match=r"seeds=4 can never reach alpha=0.05"):
         Threshold("m", above=0.5, test="wilcoxon").check_seeds(4, 0.05, claim_id="demo")
     Threshold("m", above=0.5, test="t").check_seeds(4, 0.05, claim_id="demo")
+
+
+def test_wilcoxon_floor_counts_the_holm_family() -> None:
+    levels = {"x": ["new", "old", "older"], "size": [10, 100]}
+    beats = Beats("m", along="x", a="new", b=["old", "older"])
+    # 4 members (2 rivals x 2 sizes): 6 seeds give at best 4/64 = 0.0625.
+    with pytest.raises(InvalidClaim, match=r"seeds=6 can never reach alpha=0.05 with a one-sided "
+                                           r"Wilcoxon signed-rank test in a Holm family of 4 "
+                                           r"\(smallest possible p = 0.0625\)\. Use seeds>=7"):
+        beats.check_seeds(6, 0.05, claim_id="demo", levels=levels)
+    beats.check_seeds(7, 0.05, claim_id="demo", levels=levels)
+    # where= fixes a factor, so the family shrinks to 2 members.
+    Beats("m", along="x", a="new", b=["old", "older"], where={"size": 10}).check_seeds(
+        6, 0.05, claim_id="demo", levels=levels)
+    with pytest.raises(InvalidClaim, match=r"Holm family of 2"):
+        Threshold("m", above=0.5, test="wilcoxon").check_seeds(
+            5, 0.05, claim_id="demo", levels={"size": [10, 100]})
