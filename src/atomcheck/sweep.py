@@ -173,9 +173,10 @@ def _accepted_names(fn: Callable[..., Any]) -> frozenset[str] | None:
 
 def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], seeds: Sequence[int],
                  *, claim_id: str = "<claim>") -> None:
-    """Validate a sweep design before any training; raise :class:`InvalidClaim` if wrong."""
-    if not levels:
-        raise InvalidClaim(f"{claim_id}: sweep() got no factor. Pass e.g. batch_size=[1, 16, 400].")
+    """Validate a sweep design before any training; raise :class:`InvalidClaim` if wrong.
+
+    No factor at all is a valid design: one configuration, trained on every seed.
+    """
     for name, values in levels.items():
         if isinstance(values, Mapping):
             bad = [k for k, v in values.items() if not isinstance(v, Mapping)]

@@ -412,7 +412,7 @@ class Expectation:
             p_value=decider.p_value, p_opposite=decider.p_opposite, alpha=alpha,
             effect_name=r.effect_name, effect=r.effect, ci=(r.ci.low, r.ci.high), n_seeds=r.n,
             metric=self.metric, expectation=self.describe(),
-            levels=[_level_summary(samples, c, self.metric) for c in configs],
+            levels=self._summaries(samples, configs),
             members=members if len(members) > 1 else [],
             diverged=sum(run.diverged for run in runs), total_runs=len(runs),
             counterexample=r.extra.get("counterexample"),
@@ -421,6 +421,9 @@ class Expectation:
 
     def _power_effect(self, result: stats.TestResult) -> float:
         return result.effect
+
+    def _summaries(self, samples: Samples, configs: list[dict[str, Any]]) -> list[LevelSummary]:
+        return [_level_summary(samples, c, self.metric) for c in configs]
 
 
 def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int = 1) -> None:
@@ -447,41 +450,77 @@ def _label(group: Mapping[str, Any]) -> str:
 @dataclass(frozen=True)
 class _Trend(Expectation):
     along: str = ""
+    across: Mapping[Any, str] | None = None
     increasing: ClassVar[bool] = True
     kind: ClassVar[str] = "trend"
 
     def validate(self, levels: Mapping[str, Sequence[Any]], *, claim_id: str = "<claim>") -> None:
         super().validate(levels, claim_id=claim_id)
+        if self.across is not None:
+            if not isinstance(self.across, Mapping) or len(self.across) < 3:
+                raise InvalidClaim(
+                    f"{claim_id}: across= must map >= 3 ordered levels to metric columns, e.g. "
+                    "{1: 'change_1', 2: 'change_2', 3: 'change_3'}; got "
+                    f"{self.across!r}.")
+            if self.along in levels:
+                raise InvalidClaim(f"{claim_id}: along={self.along!r} names the levels of "
+                                   "across=, so it must not also be a swept factor.")
+            return
         self._check_level(levels, self.along, None, claim_id, "along")
         if len(levels[self.along]) < 3:
             raise InvalidClaim(
                 f"{claim_id}: a trend along {self.along!r} needs >= 3 levels; got "
                 f"{list(levels[self.along])!r}. Add levels, or use Beats for two.")
 
+    def check_metric(self, metrics: Mapping[str, float], *, claim_id: str = "<claim>") -> None:
+        """Every column a trend reads must be returned by the training function."""
+        columns = list(self.across.values()) if self.across is not None else [self.metric]
+        for column in columns:
+            if column != "wall_s" and column not in metrics:
+                raise InvalidClaim(
+                    f"{claim_id}: the expectation reads metric {column!r}, but the training "
+                    f"function returned {sorted(metrics)}. Return {column!r} from it, or read "
+                    "one of those.")
+
     def describe(self) -> str:
         word = "rises" if self.increasing else "falls"
-        return f"{self.metric} {word} along {self.along} (Page's L, one-sided)"
+        where = f"across {self.along or 'levels'} {list(self.across)}" if self.across is not None \
+            else f"along {self.along}"
+        return f"{self.metric} {word} {where} (Page's L, one-sided)"
 
     def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
         out = []
+        if self.across is not None:
+            for group in self._groups(samples, []):
+                config = {f: group[f] for f in samples.factors}
+                matrix = np.column_stack([samples.matrix(column, [config])[:, 0]
+                                          for column in self.across.values()])
+                out.append((_label(group) or self.metric, matrix, [config]))
+            return out
         for group in self._groups(samples, [self.along]):
             configs = [c for c in samples.configs
                        if all(c[k] == v for k, v in group.items())]
             out.append((_label(group) or self.along, samples.matrix(self.metric, configs), configs))
         return out
 
+    def _summaries(self, samples: Samples, configs: list[dict[str, Any]]) -> list[LevelSummary]:
+        if self.across is None:
+            return super()._summaries(samples, configs)
+        name = self.along or "level"
+        return [replace(_level_summary(samples, c, column), config={**c, name: level})
+                for c in configs for level, column in self.across.items()]
+
     def _test(self, data: np.ndarray) -> stats.TestResult:
         return stats.trend_test(data, increasing=self.increasing)
-
-    def _power_effect(self, result: stats.TestResult) -> float:
-        return result.effect
 
 
 @dataclass(frozen=True)
 class Rises(_Trend):
     """``metric`` rises along the ordered factor ``along`` (Page's L test, seeds as blocks).
 
-    Other swept factors make a Holm-corrected family, one trend per combination.
+    Other swept factors make a Holm-corrected family, one trend per combination. For a
+    trend across values one run reports (per layer, say), pass ``across={level: column}``
+    in order instead of a swept factor; ``along`` then only names those levels.
 
     Examples
     --------

@@ -59,7 +59,6 @@ def test_crash_names_config_and_seed() -> None:
 
 
 @pytest.mark.parametrize(("levels", "message"), [
-    ({}, "got no factor"),
     ({"x": []}, r"factor x=\[\] has no level"),
     ({"x": 3}, "must be a list of levels"),
     ({"x": "abc"}, "must be a list of levels"),
@@ -132,3 +131,8 @@ def test_by_level_needs_functions() -> None:
 
     with pytest.raises(InvalidClaim, match="functions must map each level"):
         ByLevel("model", {"a": 3})  # type: ignore[dict-item]
+
+
+def test_a_sweep_without_factors_is_one_configuration() -> None:
+    samples = run_sweep(lambda seed: {"y": float(seed)}, {}, [0, 1, 2])
+    assert samples.configs == [{}] and samples.matrix("y").ravel().tolist() == [0, 1, 2]

@@ -592,3 +592,37 @@ def test_wilcoxon_floor_counts_the_holm_family() -> None:
     with pytest.raises(InvalidClaim, match=r"Holm family of 2"):
         Threshold("m", above=0.5, test="wilcoxon").check_seeds(
             5, 0.05, claim_id="demo", levels={"size": [10, 100]})
+
+
+def _columns_samples(rows: list[list[float]]) -> Any:
+    from atomcheck.sweep import Run, Samples
+
+    runs = [Run({}, seed, {f"c{j}": v for j, v in enumerate(row)}, 0.0)
+            for seed, row in enumerate(rows)]
+    return Samples((), [{}], list(range(len(rows))), runs)
+
+
+def test_trend_across_metric_columns_of_one_run() -> None:
+    from atomcheck.verdict import Falls, Rises
+
+    rows = [[3.0 + s, 2.0 + s, 1.0 + s] for s in range(8)]
+    samples = _columns_samples(rows)
+    across = {1: "c0", 2: "c1", 3: "c2"}
+    falls = Falls("c", along="layer", across=across).evaluate(samples)
+    assert falls.verdict == "supported" and falls.effect == -1.0
+    assert [lv.config for lv in falls.levels] == [{"layer": 1}, {"layer": 2}, {"layer": 3}]
+    assert falls.levels[0].mean == pytest.approx(6.5)
+    assert Rises("c", along="layer", across=across).evaluate(samples).verdict == "refuted"
+    assert "falls across layer [1, 2, 3]" in falls.expectation
+
+
+def test_trend_across_validation() -> None:
+    from atomcheck.verdict import Falls
+
+    with pytest.raises(InvalidClaim, match=r"across= must map >= 3 ordered levels"):
+        Falls("c", across={1: "c0", 2: "c1"}).validate({}, claim_id="demo")
+    with pytest.raises(InvalidClaim, match=r"along='x' names the levels of across="):
+        Falls("c", along="x", across={1: "a", 2: "b", 3: "c"}).validate({"x": [1]},
+                                                                       claim_id="demo")
+    with pytest.raises(InvalidClaim, match=r"reads metric 'c2', but the training function "):
+        Falls("c", across={1: "c0", 2: "c1", 3: "c2"}).check_metric({"c0": 1, "c1": 2})
