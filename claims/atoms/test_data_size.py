@@ -1,24 +1,17 @@
 """More data and deeper nets (000_07dadddd682b9602.txt §3, "12 atoms of deep learning").
 
-The three claims share one design: a sweep over ``method`` (nn, nn_1layer, svm, rf) and
-``n_train``. :class:`MethodSweep` is the training function. For each (method, size) it
-trains every seed of the claim at the first request and memoises them: the MLPs go
-through the batched engine (all seeds in one call, via ``engine.run_task``), the
-scikit-learn models are fitted seed by seed. The memo is shared by the claims of this
-module, so the nets and forests that ``each``, ``nn_wins`` and ``deeper`` have in common
-train once. Every result is a pure function of (method, size, seed), so sharing changes
-no number, only where the time is booked (``wall_s`` is not read by these claims).
+The three claims share one design: a sweep over ``method`` (nn, svm, rf) and ``n_train``.
+``ByLevel`` trains each method with its own function: the net through the batched engine
+(all seeds at once), the scikit-learn models seed by seed, on the same per-seed data.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-from atomcheck import Beats, Rises
+from atomcheck import Beats, ByLevel, Rises
 from atomcheck.data import gaussian_mixture
 from atomcheck.models import MLPSpec, Task, sklearn_task
 
@@ -52,50 +45,13 @@ def _svm() -> Any:
     return SVC()  # RBF kernel, C=1, gamma="scale": scikit-learn's defaults
 
 
+NN_TASK = Task(gaussian_mixture, NN_SPEC, data_args=DATA, name="atoms.data_size.nn")
 METHODS: dict[str, Any] = {
-    "nn": Task(gaussian_mixture, NN_SPEC, data_args=DATA, name="atoms.data_size.nn"),
-    "nn_1layer": Task(gaussian_mixture, NN_SPEC.replace(widths=(64,)), data_args=DATA,
-                      name="atoms.data_size.nn_1layer"),
+    "nn": NN_TASK,
     "svm": sklearn_task(_svm, gaussian_mixture, data_args=DATA),
     "rf": sklearn_task(_forest, gaussian_mixture, data_args=DATA),
 }
-
-
-@functools.cache
-def _train_all(method: str, n_train: int, seeds: tuple[int, ...]) -> dict[int, dict[str, float]]:
-    """Every seed of one (method, size), trained once per test session."""
-    fn = METHODS[method]
-    if isinstance(fn, Task):
-        from atomcheck import engine
-
-        outs = engine.run_task(fn, list(seeds), {"n_train": n_train})
-    else:
-        outs = [fn(seed, n_train=n_train) for seed in seeds]
-    return dict(zip(seeds, outs))
-
-
-class MethodSweep:
-    """``fn(seed, *, method, n_train) -> metrics`` over the methods of :data:`METHODS`.
-
-    Parameters
-    ----------
-    seeds : sequence of int
-        The claim's seeds (``claim.seeds``): the first request for a (method, size)
-        trains all of them, so the MLPs run batched.
-    """
-
-    def __init__(self, seeds: Sequence[int]) -> None:
-        self.seeds = tuple(int(s) for s in seeds)
-
-    def factor_names(self) -> frozenset[str]:
-        """The factors a sweep may vary."""
-        return frozenset({"method", "n_train"})
-
-    def __call__(self, seed: int, *, method: str, n_train: int) -> dict[str, float]:
-        if method not in METHODS:
-            raise ValueError(f"method={method!r} is not one of {sorted(METHODS)}.")
-        seeds = self.seeds if seed in self.seeds else (seed,)
-        return dict(_train_all(method, n_train, seeds)[seed])
+BY_METHOD = ByLevel("method", METHODS)
 
 
 @pytest.mark.parametrize("method", ["nn", "svm", "rf"], ids=["nn", "svm", "rf"])
@@ -114,7 +70,7 @@ def test_data_size_each(claim, method):
     (scikit-learn's default is 100; 20 for time, which can only make the forest weaker).
     Test: Page's L on test accuracy along size, seeds as blocks, one-sided "rises".
     """
-    claim.sweep(MethodSweep(claim.seeds), method=[method], n_train=SIZES)
+    claim.sweep(METHODS[method], n_train=SIZES)
     claim.expect(Rises("test_accuracy", along="n_train"))
 
 
@@ -143,7 +99,7 @@ def test_data_size_nn_wins(claim):
     10 and at 30 seeds (the SVM side); against the forest the net is ahead at 50-200
     points and level at 400-800, significant only at 100 points with 30 seeds.
     """
-    claim.sweep(MethodSweep(claim.seeds), method=["nn", "svm", "rf"], n_train=SIZES)
+    claim.sweep(BY_METHOD, method=["nn", "svm", "rf"], n_train=SIZES)
     claim.expect(Beats("test_accuracy", along="method", a="nn", b=["svm", "rf"]))
 
 
@@ -165,6 +121,6 @@ def test_data_size_deeper(claim):
     more (the document's "deep nets do not overfit much" does not hold at these sizes,
     which stop at 800 points where the document went to 8,000).
     """
-    depth = {"2": {"method": "nn"}, "1": {"method": "nn_1layer"}}
-    claim.sweep(MethodSweep(claim.seeds), depth=depth, n_train=SIZES)
+    depth = {"2": {"widths": (64, 64)}, "1": {"widths": (64,)}}
+    claim.sweep(NN_TASK, depth=depth, n_train=SIZES)
     claim.expect(Beats("test_accuracy", along="depth", a="2", b="1"))
