@@ -131,10 +131,10 @@ def test_holm_matches_statsmodels(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("seed", range(N_DATASETS))
 def test_wilcoxon_matches_scipy(seed: int) -> None:
     a, b = dataset(seed)
-    if seed % 4 == 3 and 8 < a.size <= 13:
+    if seed % 4 == 3 and 10 < a.size <= 13:
         # Tied samples of <= 13 take scipy's exact permutation path, whose cost doubles per
-        # seed (about 1 s a call at 13); the tied dataset of 5 seeds covers that path.
-        pytest.skip("tied sample of 9-13 seeds: slow permutation path, covered at 5 seeds")
+        # seed (about 1 s a call at 13); tied datasets of up to 10 seeds cover that path.
+        pytest.skip("tied sample of 11-13 seeds: slow permutation path in scipy")
     greater = st.wilcoxon(a, b, alternative="greater")
     less = st.wilcoxon(a, b, alternative="less")
     up = stats.paired_test(a, b, greater=True, ci=False)
@@ -211,3 +211,17 @@ def test_levene_one_sided_equals_t_on_absolute_deviations() -> None:
         ref = st.ttest_ind(za, zb, alternative="less").pvalue
         assert close(stats.spread_test(a, b, ci=False).pvalue, float(ref))
     assert checked >= 50
+
+
+@pytest.mark.parametrize("n", [10, 13])
+def test_tied_wilcoxon_matches_scipy_permutation_path(n: int) -> None:
+    # Accuracy-like differences with ties and zeros: scipy takes its exact permutation path
+    # (slow at 13), our sign-flip enumeration must give the same p-values.
+    rng = np.random.default_rng(n)
+    d = np.round(rng.normal(0.01, 0.02, size=n), 2)
+    d[:2] = 0.0
+    ours = stats.paired_test(d, np.zeros(n), greater=True, ci=False)
+    assert ours.pvalue == pytest.approx(float(st.wilcoxon(d, alternative="greater").pvalue),
+                                        abs=1e-12)
+    assert ours.pvalue_opposite == pytest.approx(float(st.wilcoxon(d, alternative="less").pvalue),
+                                                 abs=1e-12)
