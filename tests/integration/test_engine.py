@@ -15,40 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from atomcheck.data import Dataset, function_samples, gaussian_mixture
+from atomcheck.data import Dataset, gaussian_mixture
 from atomcheck.engine import (resolve_device, run_task, supports, train_batched,
                               train_batched_configs)
 from atomcheck.errors import InvalidClaim
 from atomcheck.models import MLPSpec, Task, TrainResult, train
+from engine_checks import SEEDS, assert_isolated
+from engine_checks import assert_same as _assert_same
+from engine_checks import classes as _classes
+from engine_checks import regression as _regression
 
-SEEDS = [0, 1, 2]
 BASE = MLPSpec(widths=(5, 5), epochs=3, batch_size=5, lr=0.05, dtype="float64")
-
-
-def _classes(seed: int) -> Dataset:
-    return gaussian_mixture(seed=seed, n_train=23, n_test=10, dims=3)
-
-
-def _regression(seed: int) -> Dataset:
-    return function_samples("sin", seed=seed, n=23)
-
-
-def _assert_same(ref: TrainResult, got: TrainResult, tol: float) -> None:
-    assert ref.diverged == got.diverged
-    assert ref.metrics.keys() == got.metrics.keys()
-    for key, value in ref.metrics.items():
-        assert math.isclose(value, got.metrics[key], rel_tol=tol, abs_tol=tol) or (
-            math.isnan(value) and math.isnan(got.metrics[key])), key
-    assert ref.history.keys() == got.history.keys()
-    for key, values in ref.history.items():
-        np.testing.assert_allclose(got.history[key], values, rtol=tol, atol=tol, err_msg=key)
-    assert len(ref.weights) == len(got.weights)
-    for a, b in zip(ref.weights, got.weights):
-        np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
-    assert len(ref.snapshots) == len(got.snapshots)
-    for sa, sb in zip(ref.snapshots, got.snapshots):
-        for a, b in zip(sa, sb):
-            np.testing.assert_allclose(b, a, rtol=tol, atol=tol)
 
 
 def _check_equal(spec: MLPSpec, make=_classes, tol: float = 1e-9) -> list[TrainResult]:
@@ -136,30 +113,11 @@ def test_configs_per_config_datasets() -> None:
     _assert_same(train(specs[1], data[1][2], seed=2), results[1][2], 1e-9)
 
 
-def _poisoned(seed: int) -> Dataset:
-    d = _classes(seed)
-    x = d.x_train.copy()
-    x[7] = np.nan  # reached in the first epoch's shuffled order at some step
-    return Dataset(x, d.y_train, d.x_test, d.y_test, d.n_classes)
-
-
 @pytest.mark.parametrize("changes", [{}, {"optimizer": "adam", "dropout": 0.2},
                                      {"norm": "batch", "history": True}],
                          ids=["fused-sgd", "adam", "autograd"])
 def test_diverged_seed_is_isolated(changes: dict) -> None:
-    spec = BASE.replace(**changes)
-    data = [_classes(0), _poisoned(1), _classes(2)]
-    results = train_batched(spec, data, SEEDS)
-    without = train_batched(spec, [data[0], data[2]], [0, 2])
-    assert results[1].diverged and math.isnan(results[1].metrics["test_accuracy"])
-    assert not results[0].diverged and not results[2].diverged
-    for got, ref in zip([results[0], results[2]], without):
-        assert got.metrics == ref.metrics and got.history == ref.history
-        for a, b in zip(got.weights, ref.weights):
-            np.testing.assert_array_equal(a, b)
-    ref1 = train(spec, data[1], seed=1)
-    assert ref1.diverged
-    _assert_same(ref1, results[1], 1e-9)  # weights frozen where per-seed stopped; NaN history
+    assert_isolated(BASE.replace(**changes), 1e-9)
 
 
 def test_divergence_mid_training_in_config_batch() -> None:
