@@ -71,7 +71,8 @@ class Samples:
     seeds: list[int]
     runs: list[Run]
     engine: str = "per-seed"
-    notes: list[str] = field(default_factory=list)
+    _index: dict[tuple[Any, ...], Run] | None = field(default=None, init=False, repr=False,
+                                                      compare=False)
 
     @property
     def metric_names(self) -> list[str]:
@@ -86,7 +87,10 @@ class Samples:
     def matrix(self, metric: str, configs: Sequence[Mapping[str, Any]] | None = None) -> np.ndarray:
         """Values of ``metric`` as ``(n_seeds, n_configs)``; diverged runs are NaN."""
         configs = self.configs if configs is None else configs
-        index = {_key(r.config, r.seed): r for r in self.runs}
+        # Built once: verdicts read the table once per member and once per level.
+        if self._index is None or len(self._index) != len(self.runs):
+            self._index = {_key(r.config, r.seed): r for r in self.runs}
+        index = self._index
         out = np.full((len(self.seeds), len(configs)), np.nan)
         for j, config in enumerate(configs):
             for i, seed in enumerate(self.seeds):
