@@ -372,11 +372,12 @@ class Expectation:
             results.append((label, self._test(clean)))
         p_adj = stats.holm([r.pvalue for _, r in results])
         p_opp_adj = stats.holm([r.pvalue_opposite for _, r in results])
-        p_eq = [r.extra.get("p_equivalent") for _, r in results]
-        if all(p is not None for p in p_eq):  # (mypy: p_eq is then list[float])  # a margin refutes too: correct it like the rest
+        if all(r.extra.get("p_equivalent") is not None for _, r in results):
+            # A margin refutes too, so its p-values are Holm-corrected like the rest.
+            p_eq = [float(r.extra["p_equivalent"]) for _, r in results]
             results = [(label, replace(r, extra={**r.extra, "p_equivalent": float(q),
                                                  "p_equivalent_raw": p}))
-                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]  # type: ignore[arg-type]
+                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]
         members = [Member(label, self._verdict(p, q, r, alpha), r, float(p), float(q))
                    for (label, r), p, q in zip(results, p_adj, p_opp_adj)]
         return self._assemble(samples, members, alpha, configs_used)
@@ -385,7 +386,7 @@ class Expectation:
                why: str) -> Verdict:
         return Verdict("inconclusive", self.kind, "none", math.nan, math.nan, math.nan, alpha,
                        "effect", math.nan, (math.nan, math.nan), 0, self.metric, self.describe(),
-                       [_level_summary(samples, c, self.metric) for c in configs],
+                       self._summaries(samples, configs),
                        diverged=samples.n_diverged, total_runs=len(samples.runs), message=why)
 
     def _assemble(self, samples: Samples, members: list[Member], alpha: float,
