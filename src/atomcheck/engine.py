@@ -32,7 +32,8 @@ from atomcheck.models import MLPSpec, Task, TrainResult, _ensure_torch, train
 if TYPE_CHECKING:  # pragma: no cover
     from atomcheck.data import Dataset
 
-__all__ = ["resolve_device", "supports", "train_batched", "train_batched_configs", "run_task"]
+__all__ = ["resolve_device", "supports", "train_batched", "train_batched_configs", "run_task",
+           "run_task_configs", "train_task_configs"]
 
 log = logging.getLogger("atomcheck.engine")
 
