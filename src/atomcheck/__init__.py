@@ -9,8 +9,9 @@ from __future__ import annotations
 from atomcheck.claim import Claim
 from atomcheck.config import Settings, get_profile, load_profile, register_profile
 from atomcheck.errors import AtomcheckError, ClaimError, InvalidClaim, UnderpoweredWarning
+from atomcheck.shapes import Dips, Peaks, Saturates, Slope
 from atomcheck.stats import ConfidenceInterval, TestResult
-from atomcheck.sweep import ByLevel, Samples, run_sweep
+from atomcheck.sweep import ByLevel, Samples, SharedSweep, run_sweep
 from atomcheck.verdict import (
     Beats,
     Equivalent,
@@ -32,14 +33,19 @@ __all__ = [
     "Claim",
     "ClaimError",
     "ConfidenceInterval",
+    "Dips",
     "Equivalent",
     "Exact",
     "Expectation",
     "Falls",
     "InvalidClaim",
+    "Peaks",
     "Rises",
     "Samples",
+    "Saturates",
     "Settings",
+    "SharedSweep",
+    "Slope",
     "Spread",
     "TestResult",
     "Threshold",

@@ -41,6 +41,9 @@ class Settings:
         Where the batched engine trains.
     executor : str
         Name of the executor that runs sweeps.
+    seed_base : int
+        Seeds are ``seed_base … seed_base + n − 1``: a fresh base re-derives every verdict
+        on seeds nobody has looked at.
 
     Examples
     --------
@@ -58,6 +61,7 @@ class Settings:
     inconclusive: str = "fail"
     device: str = "cpu"
     executor: str = "serial"
+    seed_base: int = 0
 
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
@@ -72,6 +76,10 @@ class Settings:
             )
         if self.device not in DEVICES:
             raise InvalidClaim(f"device={self.device!r} must be one of {DEVICES}.")
+        if not isinstance(self.seed_base, int) or isinstance(self.seed_base, bool) \
+                or self.seed_base < 0:
+            raise InvalidClaim(f"seed_base={self.seed_base!r} must be an integer >= 0, e.g. "
+                               "--atomcheck-seed-base=1000.")
         if not self.seed_scale > 0:
             raise InvalidClaim(f"seed_scale={self.seed_scale!r} must be > 0.")
 

@@ -25,7 +25,7 @@ from atomcheck.report import build_run, check_report_path, render_table, write_r
 
 PROPERTY = "atomcheck"
 MARKER_KEYS = frozenset({"claim_id", "sources", "seeds", "alpha", "expected", "reason",
-                         "statement"})
+                         "statement", "robust_over"})
 settings_key = pytest.StashKey[Settings]()
 
 
@@ -50,6 +50,16 @@ def _parse_seeds(text: str) -> int:
     return value
 
 
+def _parse_seed_base(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed base {value} must be >= 0.")
+    return value
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Declare ``--atomcheck-*`` options and their ini twins."""
     group = parser.getgroup("atomcheck", "atomcheck: empirical claims as statistical tests")
@@ -59,6 +69,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--atomcheck-seeds", metavar="N", type=_parse_seeds, default=None,
                     help="Use exactly N seeds for every claim. Default: each claim's own count "
                          "scaled by the profile.")
+    group.addoption("--atomcheck-seed-base", metavar="N", type=_parse_seed_base, default=None,
+                    help="Seeds are N, N+1, ...: a fresh base re-derives every verdict on "
+                         "unseen seeds. Default: ini atomcheck_seed_base or 0.")
     group.addoption("--atomcheck-alpha", metavar="ALPHA", type=_parse_alpha, default=None,
                     help="Significance level. Default: ini atomcheck_alpha or 0.05.")
     group.addoption("--atomcheck-inconclusive", metavar="OUTCOME", default=None,
@@ -75,6 +88,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("atomcheck_profile", "atomcheck settings profile", default="default")
     parser.addini("atomcheck_alpha", "atomcheck significance level", default="")
     parser.addini("atomcheck_seeds", "atomcheck seed count for every claim", default="")
+    parser.addini("atomcheck_seed_base", "first seed of every claim (fresh seeds)", default="")
     parser.addini("atomcheck_inconclusive", "outcome of inconclusive verdicts: fail|skip|pass",
                   default="")
     parser.addini("atomcheck_report", "report paths (.json, .md)", type="linelist", default=[])
@@ -92,6 +106,11 @@ def _resolve_settings(config: pytest.Config) -> Settings:
         seeds = opt.atomcheck_seeds or config.getini("atomcheck_seeds")
         if seeds:
             changes["seeds"] = _parse_seeds(str(seeds))
+        base = opt.atomcheck_seed_base
+        if base is None and str(config.getini("atomcheck_seed_base")) != "":
+            base = _parse_seed_base(str(config.getini("atomcheck_seed_base")))
+        if base is not None:
+            changes["seed_base"] = base
         inconclusive = opt.atomcheck_inconclusive or config.getini("atomcheck_inconclusive")
         if inconclusive:
             changes["inconclusive"] = inconclusive
@@ -112,7 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "claim(claim_id, sources=(), seeds=10, alpha=None, expected='supported', reason=None, "
-        "statement=None): an empirical claim tested by the `claim` fixture.",
+        "statement=None, robust_over=None): an empirical claim tested by the `claim` fixture.",
     )
     config.stash[settings_key] = _resolve_settings(config)
     if config.stash[settings_key].device == "cuda":
@@ -174,9 +193,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     kwargs = _marker_kwargs(item)
     if not kwargs.get("claim_id"):
         raise InvalidClaim(f"{item.nodeid}: the claim marker needs claim_id='topic.name'.")
-    if kwargs.get("expected", "supported") == "refuted" and not kwargs.get("reason"):
-        raise InvalidClaim(f"{kwargs['claim_id']}: expected='refuted' needs reason='...' in the "
-                           "claim marker, so the report says why.")
+    expected = kwargs.get("expected", "supported")
+    if expected != "supported" and not kwargs.get("reason"):
+        raise InvalidClaim(f"{kwargs['claim_id']}: expected={expected!r} needs reason='...' in "
+                           "the claim marker, so the report says why.")
 
 
 class _TerminalLogHandler(logging.Handler):
@@ -238,7 +258,8 @@ def claim(request: pytest.FixtureRequest) -> Iterator[Claim]:
         kwargs["claim_id"], _statement(item, kwargs),
         sources=kwargs.get("sources", ()), seeds=kwargs.get("seeds", 10),
         alpha=kwargs.get("alpha"), expected=kwargs.get("expected", "supported"),
-        reason=kwargs.get("reason"), settings=item.config.stash[settings_key],
+        reason=kwargs.get("reason"), robust_over=kwargs.get("robust_over"),
+        settings=item.config.stash[settings_key],
         variant=callspec.id if callspec is not None else None, nodeid=item.nodeid,
         progress=_progress(item.config),
     )
@@ -256,6 +277,8 @@ def _rerun(claim: Claim, settings: Settings) -> str:
         parts.append(f"--atomcheck-profile={settings.profile}")
     if settings.alpha != Settings().alpha:
         parts.append(f"--atomcheck-alpha={settings.alpha:g}")
+    if settings.seed_base:
+        parts.append(f"--atomcheck-seed-base={settings.seed_base}")
     return " ".join(parts)
 
 
@@ -266,8 +289,8 @@ def _settle(claim: Claim, settings: Settings) -> None:
         raise InvalidClaim(f"{claim.claim_id}: the test never called claim.expect(...); a "
                            "claim must end in a verdict.")
     header = f"{verdict.verdict.upper()}  {claim.label}: {claim.statement}"
-    if claim.expected == "refuted":
-        header += f"\n  expected  refuted: {claim.reason}"
+    if claim.expected != "supported":
+        header += f"\n  expected  {claim.expected}: {claim.reason}"
     message = f"{header}\n{verdict.explain()}\n  rerun     {_rerun(claim, settings)}"
     if verdict.verdict == claim.expected:
         return
@@ -342,8 +365,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config
     if entry is None or report.when not in ("call", "setup"):
         return None
     word = str(entry.get("verdict", "error")).upper()
-    if entry.get("expected") == "refuted" and word == "REFUTED":
-        word = "REFUTED (expected)"
+    if entry.get("expected") in ("refuted", "conditional") and word == entry["expected"].upper():
+        word = f"{word} (expected)"
     if report.when == "setup" and report.failed:  # keep pytest's "error" category
         return "error", "E", ("ERROR", {"red": True})
     colour = {"passed": "green", "failed": "red", "skipped": "yellow"}[report.outcome]
@@ -370,7 +393,8 @@ class _Recorder:
         settings = self.config.stash[settings_key]
         cfg = {"alpha": settings.alpha, "profile": settings.profile,
                "inconclusive": settings.inconclusive, "executor": settings.executor,
-               "device": settings.device, "seeds": settings.seeds}
+               "device": settings.device, "seeds": settings.seeds,
+               "seed_base": settings.seed_base}
         return build_run(self.entries, cfg)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:

@@ -24,7 +24,8 @@ import numpy as np
 from atomcheck.errors import ClaimError, InvalidClaim
 from atomcheck.executors import Executor, SerialExecutor
 
-__all__ = ["ByLevel", "Run", "Samples", "run_sweep", "check_levels"]
+__all__ = ["ByLevel", "Run", "Samples", "SharedSweep", "run_sweep", "check_levels",
+           "accepted_names"]
 
 log = logging.getLogger("atomcheck.sweep")
 
@@ -85,7 +86,11 @@ class Samples:
         return run.wall_s if metric == "wall_s" else float(run.metrics[metric])
 
     def matrix(self, metric: str, configs: Sequence[Mapping[str, Any]] | None = None) -> np.ndarray:
-        """Values of ``metric`` as ``(n_seeds, n_configs)``; diverged runs are NaN."""
+        """Values of ``metric`` as ``(n_seeds, n_configs)``.
+
+        A run is NaN here when this metric is NaN/inf or the run reported ``diverged``;
+        a NaN in some other metric leaves this one's value alone.
+        """
         configs = self.configs if configs is None else configs
         # Built once: verdicts read the table once per member and once per level.
         if self._index is None or len(self._index) != len(self.runs):
@@ -95,9 +100,26 @@ class Samples:
         for j, config in enumerate(configs):
             for i, seed in enumerate(self.seeds):
                 run = index[_key(dict(config), seed)]
-                if not run.diverged:
-                    out[i, j] = self.value(run, metric)
+                # A NaN in another metric drops nothing; a run that says it diverged does.
+                value = self.value(run, metric)
+                if not run.metrics.get("diverged") and math.isfinite(value):
+                    out[i, j] = value
         return out
+
+    def subset(self, factor: str, level: Any) -> Samples:
+        """The runs at ``factor == level``, as a table without that factor.
+
+        Examples
+        --------
+        >>> s = run_sweep(lambda seed, x, k: {"y": x * k}, {"x": [1, 2], "k": [1, 10]}, [0])
+        >>> s.subset("k", 10).matrix("y").tolist()
+        [[10.0, 20.0]]
+        """
+        factors = tuple(f for f in self.factors if f != factor)
+        configs = [{f: c[f] for f in factors} for c in self.configs if c[factor] == level]
+        runs = [Run({f: r.config[f] for f in factors}, r.seed, r.metrics, r.wall_s, r.diverged,
+                    r.history) for r in self.runs if r.config[factor] == level]
+        return Samples(factors, configs, list(self.seeds), runs, engine=self.engine)
 
     def to_records(self) -> list[dict[str, Any]]:
         """The table as a list of flat dicts, ready for ``pandas.DataFrame(...)``."""
@@ -157,12 +179,57 @@ class ByLevel:
         return f"ByLevel({self.factor!r}, levels={list(self.functions)})"
 
 
+class SharedSweep:
+    """A sweep that several claims read, trained once per seeds and settings in a process.
+
+    Return one from a session-scoped pytest fixture and pass it to ``claim.use(...)`` in
+    each claim that reads it: the first claim trains it, the others re-use the table
+    (a claim with other seeds, or with open settings that change training, trains its own).
+
+    Examples
+    --------
+    >>> shared = SharedSweep(lambda seed, x: {"y": x + seed}, x=[1, 2, 3])
+    >>> a = shared.run(shared.levels, [0, 1])
+    >>> a is shared.run(shared.levels, [0, 1])
+    True
+    """
+
+    def __init__(self, fn: Callable[..., Any], **levels: Sequence[Any]) -> None:
+        check_levels(fn, levels, [0], claim_id=f"SharedSweep({getattr(fn, '__name__', fn)})")
+        self.fn = fn
+        self.levels = dict(levels)
+        self._tables: dict[str, Samples] = {}
+
+    def run(self, levels: Mapping[str, Any], seeds: Sequence[int], **options: Any) -> Samples:
+        """``run_sweep(self.fn, levels, seeds, **options)``, memoised on levels, seeds, device."""
+        key = repr((sorted((k, repr(v)) for k, v in levels.items()), list(seeds),
+                    options.get("device", "cpu")))
+        if key not in self._tables:
+            self._tables[key] = run_sweep(self.fn, levels, seeds, **options)
+        return self._tables[key]
+
+    def __repr__(self) -> str:
+        return f"SharedSweep({self.fn!r}, factors={list(self.levels)}, trained={len(self._tables)})"
+
+
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
     return (tuple(sorted((k, repr(v)) for k, v in config.items())), seed)
 
 
-def _accepted_names(fn: Callable[..., Any]) -> frozenset[str] | None:
-    """Keyword names ``fn`` accepts, or None when it takes ``**kwargs``."""
+def accepted_names(fn: Callable[..., Any]) -> frozenset[str] | None:
+    """Keyword names ``fn`` accepts, or None when it takes ``**kwargs``.
+
+    A :class:`ByLevel` accepts what every one of its functions accepts.
+
+    Examples
+    --------
+    >>> sorted(accepted_names(lambda seed, lr=0.1: {}))
+    ['lr', 'seed']
+    """
+    if isinstance(fn, ByLevel):
+        inner = [accepted_names(f) for f in fn.functions.values()]
+        known = [names for names in inner if names is not None]
+        return frozenset.intersection(*known) if known else None
     names = getattr(fn, "factor_names", None)
     if callable(names):
         return frozenset(names())
@@ -195,7 +262,7 @@ def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], se
     if isinstance(fn, ByLevel):
         _check_by_level(fn, levels, seeds, claim_id)
         return
-    accepted = _accepted_names(fn)
+    accepted = accepted_names(fn)
     if accepted is not None:
         passed = {k for k, v in levels.items() if not isinstance(v, Mapping)}
         passed |= {key for v in levels.values() if isinstance(v, Mapping)

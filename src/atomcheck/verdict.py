@@ -6,17 +6,25 @@ statistics and applies DESIGN.md's rules:
 
 - directional (trend, compare, threshold): *supported* when the one-sided test in the
   claimed direction has p < alpha; *refuted* when the opposite one-sided test has p < alpha,
-  or when a margin is given and TOST shows the effect inside ±margin; else *inconclusive*;
+  or when a margin (or a ``min_effect`` floor) is given and the effect is shown inside the
+  margin (below the floor); else *inconclusive*;
 - equivalence: *supported* when TOST shows the difference inside ±margin; *refuted* when a
   difference beyond the margin is significant; else *inconclusive*;
-- a family (several members in one claim) is Holm-corrected and supported only when every
-  member is; one refuted member refutes it;
-- exact: holds for every seed, or refuted with the first counterexample seed.
+- a family (several members in one claim) is an intersection–union test: supported only
+  when every member is, each tested at alpha; refuted when any member is, the refutation
+  p-values Holm-corrected across members;
+- exact: holds for every seed, or refuted with the first counterexample seed;
+- diverged runs never help a claim: by default a seed that diverged in any arm counts
+  against the claim (``diverged="against"``); ``diverged="omit"`` drops such seeds and the
+  verdict says how many; too few seeds left is an ``error``, never ``inconclusive``.
+
+Claims with open settings combine per-setting verdicts in :mod:`atomcheck.robust`.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
@@ -32,6 +40,7 @@ __all__ = [
     "Verdict",
     "Member",
     "LevelSummary",
+    "SettingResult",
     "Expectation",
     "Rises",
     "Falls",
@@ -41,9 +50,12 @@ __all__ = [
     "Spread",
     "Exact",
     "VERDICTS",
+    "DIVERGED_POLICIES",
 ]
 
-VERDICTS = ("supported", "refuted", "inconclusive", "error")
+VERDICTS = ("supported", "conditional", "refuted", "inconclusive", "error")
+DIVERGED_POLICIES = ("against", "omit")
+LOCATIONS = ("median", "mean")
 
 
 @dataclass(frozen=True)
@@ -65,7 +77,13 @@ class LevelSummary:
 
 @dataclass(frozen=True)
 class Member:
-    """One test of a family, after Holm correction."""
+    """One test of a family.
+
+    ``p_value`` is the member's own one-sided p in the claimed direction (each member is
+    tested at alpha: intersection–union); ``p_opposite`` is its refutation p-value (the
+    opposite direction, or the effect shown inside the margin / below the floor), after
+    Holm across the family's refutation hypotheses.
+    """
 
     label: str
     verdict: str
@@ -106,36 +124,67 @@ def _jsonable(v: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class SettingResult:
+    """The verdict of a claim under one of its open settings (``robust_over``).
+
+    Attributes
+    ----------
+    name : str
+        ``"base"`` for the claim as written, else the changed values (``"lr=0.1"``).
+    values : dict
+        The settings' values that differ from the base.
+    verdict : Verdict
+        The claim's verdict under this setting, as if it were the only one.
+    """
+
+    name: str
+    values: dict[str, Any]
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (schema v1 ``settings`` entry): the values and the verdict fields."""
+        return {"setting": self.name, "values": _jsonable(self.values),
+                **self.verdict.to_dict()}
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The outcome of a claim, shaped like a scipy result.
 
     Attributes
     ----------
-    verdict : {"supported", "refuted", "inconclusive", "error"}
+    verdict : {"supported", "conditional", "refuted", "inconclusive", "error"}
     kind : str
         The expectation kind (``trend``, ``compare``, ``equivalent``, ...).
     test : str
         Test that decided (the deciding member's test in a family).
-    statistic, p_value : float
-        Its statistic and (Holm-adjusted) one-sided p-value in the claimed direction.
+    statistic : float
+    p_value : float
+        The claim's one-sided p in the claimed direction: the largest member p-value
+        (intersection–union; across settings, the largest over settings).
     p_opposite : float
-        The p-value of the opposite direction (or of "beyond the margin").
+        The claim's refutation p-value: the smallest Holm-adjusted one over members
+        (and settings).
     alpha : float
     effect_name, effect, ci :
-        Effect size and its confidence interval.
+        Effect size and its 95% confidence interval.
     n_seeds : int
+        Seeds the deciding test used.
     metric : str
     levels : list of LevelSummary
     members : list of Member
         The family's members (empty for a single test).
     diverged, total_runs : int
-        Diverged runs among all runs read.
+        Runs whose read metric was NaN/inf (or that reported divergence), of all runs read.
+    diverged_policy : {"against", "omit"}
+    omitted : int
+        Seeds dropped under ``diverged="omit"`` (0 otherwise).
     counterexample : int or None
         First seed that breaks an exact claim.
-    detectable_effect, seeds_needed :
-        Power hints for inconclusive verdicts.
-    expectation : str
-        Human-readable description of the expectation.
+    detectable_effect, seeds_needed, advice :
+        Power hints for inconclusive verdicts (``advice`` says why there is no count).
+    settings : list of SettingResult
+        Per-setting verdicts of a claim with open settings (empty otherwise).
     """
 
     verdict: str
@@ -155,10 +204,14 @@ class Verdict:
     members: list[Member] = field(default_factory=list)
     diverged: int = 0
     total_runs: int = 0
+    diverged_policy: str = "against"
+    omitted: int = 0
     counterexample: int | None = None
     detectable_effect: float | None = None
     seeds_needed: int | None = None
+    advice: str = ""
     message: str = ""
+    settings: list[SettingResult] = field(default_factory=list)
 
     @property
     def pvalue(self) -> float:
@@ -171,7 +224,7 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable dict with the schema-v1 verdict fields."""
-        return {
+        out = {
             "kind": self.kind, "verdict": self.verdict, "test": self.test,
             "statistic": _num(self.statistic), "p_value": _num(self.p_value),
             "p_opposite": _num(self.p_opposite), "alpha": self.alpha,
@@ -181,35 +234,53 @@ class Verdict:
             "levels": [lv.to_dict() for lv in self.levels],
             "members": [m.to_dict() for m in self.members],
             "diverged": self.diverged, "total_runs": self.total_runs,
+            "diverged_policy": self.diverged_policy, "omitted": self.omitted,
             "counterexample": self.counterexample,
             "detectable_effect": _num(self.detectable_effect), "seeds_needed": self.seeds_needed,
-            "message": self.message,
+            "advice": self.advice, "message": self.message,
         }
+        if self.settings:
+            out["settings"] = [s.to_dict() for s in self.settings]
+        return out
 
     def __repr__(self) -> str:
         return (f"Verdict({self.verdict!r}, test={self.test!r}, p={_fmt_p(self.p_value)}, "
                 f"{self.effect_name}={_fmt(self.effect)} [{_fmt(self.ci[0])}, {_fmt(self.ci[1])}], "
-                f"n_seeds={self.n_seeds}, members={len(self.members)})")
+                f"n_seeds={self.n_seeds}, members={len(self.members)}, "
+                f"settings={len(self.settings)})")
 
     def explain(self) -> str:
         """A multi-line, human-readable account: expectation, observation, p-values, levels."""
+        omitted = (f", {self.omitted} seed(s) omitted (diverged='omit')" if self.omitted
+                   else "")
         lines = [
             f"  expected  {self.expectation} (alpha={self.alpha:g})",
             f"  observed  {self.effect_name} {_fmt(self.effect)}, 95% CI [{_fmt(self.ci[0])}, "
             f"{_fmt(self.ci[1])}], {self.n_seeds} paired seeds, "
-            f"{self.diverged}/{self.total_runs} runs diverged",
+            f"{self.diverged}/{self.total_runs} runs diverged{omitted}",
             f"  p         claimed: {_fmt_p(self.p_value)}   opposite: {_fmt_p(self.p_opposite)}"
             f"   ({self.test})",
         ]
         if self.counterexample is not None:
             lines.append(f"  counterexample  seed {self.counterexample}")
-        if self.verdict == "inconclusive" and self.detectable_effect is not None:
-            need = f"~{self.seeds_needed} seeds" if self.seeds_needed else "no seed count"
-            lines.append(f"  power     smallest effect detectable at {self.n_seeds} seeds (80% "
-                         f"power): {_fmt(self.detectable_effect)}; the observed effect needs {need}")
+        if self.verdict == "inconclusive":
+            if self.detectable_effect is not None:
+                need = (f"~{self.seeds_needed} seeds" if self.seeds_needed
+                        else "no seed count")
+                lines.append(f"  power     smallest effect detectable at {self.n_seeds} seeds "
+                             f"(80% power): {_fmt(self.detectable_effect)}; the observed "
+                             f"effect needs {need}")
+            if self.advice:
+                lines.append(f"  advice    {self.advice}")
+        for s in self.settings:
+            v = s.verdict
+            lines.append(f"  setting   {v.verdict:<12} {s.name}: {v.effect_name} "
+                         f"{_fmt(v.effect)} [{_fmt(v.ci[0])}, {_fmt(v.ci[1])}], "
+                         f"p={_fmt_p(v.p_value)}, opposite={_fmt_p(v.p_opposite)}")
         for m in self.members:
             lines.append(f"  member    {m.verdict:<12} {m.label}: {m.result.effect_name} "
-                         f"{_fmt(m.result.effect)}, p={_fmt_p(m.p_value)} (Holm)")
+                         f"{_fmt(m.result.effect)}, p={_fmt_p(m.p_value)}, "
+                         f"opposite={_fmt_p(m.p_opposite)} (Holm)")
         if self.levels:
             lines.append(f"  levels    {self.metric}: mean [95% CI] (n, diverged)")
             for lv in self.levels:
@@ -233,14 +304,14 @@ def _fmt_p(p: float) -> str:
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
-def _directional(p: float, p_opp: float, alpha: float, p_equiv: float | None = None) -> str:
-    # An effect shown smaller than the margin refutes even when it is significantly
-    # non-zero: the margin says what size of effect the claim is about.
-    if p_equiv is not None and p_equiv < alpha:
+def _member_verdict(p: float, p_opposite: float, p_margin: float, alpha: float) -> str:
+    # The margin first: an effect shown inside it (or short of the floor) refutes even when
+    # it is significantly non-zero, since the margin says what size the claim is about.
+    if p_margin < alpha:
         return "refuted"
     if p < alpha:
         return "supported"
-    return "refuted" if p_opp < alpha else "inconclusive"
+    return "refuted" if p_opposite < alpha else "inconclusive"
 
 
 def _level_summary(samples: Samples, config: dict[str, Any], metric: str) -> LevelSummary:
@@ -256,13 +327,32 @@ def _level_summary(samples: Samples, config: dict[str, Any], metric: str) -> Lev
                         [float(v) for v in col])
 
 
+def beyond_extremes(data: np.ndarray) -> tuple[float, float]:
+    """Values beyond every finite one on each side: where a diverged run is put 'against'."""
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        return -1.0, 1.0
+    low, high = float(finite.min()), float(finite.max())
+    span = high - low or max(abs(high), 1.0)
+    return low - span, high + span
+
+
+def is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
 @dataclass(frozen=True)
 class Expectation:
-    """Base of every expectation kind. Subclasses define :meth:`_members`."""
+    """Base of every expectation kind.
+
+    Subclasses define :meth:`_members` (the data each test reads), :meth:`_test` (one
+    member's test) and :meth:`_against` (where a diverged seed goes so that it counts
+    against the claim).
+    """
 
     kind: ClassVar[str] = "expectation"
     metric: str
-    diverged: str | float = "omit"
+    diverged: str = "against"
     where: Mapping[str, Any] | None = None
 
     # -- validation -------------------------------------------------------------------------
@@ -270,9 +360,11 @@ class Expectation:
         """Check the expectation against a sweep design before training."""
         if not isinstance(self.metric, str) or not self.metric:
             raise InvalidClaim(f"{claim_id}: metric={self.metric!r} must be a non-empty string.")
-        if not (self.diverged == "omit" or isinstance(self.diverged, (int, float))):
-            raise InvalidClaim(f"{claim_id}: diverged={self.diverged!r} must be 'omit' or a "
-                               "number to count a diverged run as (e.g. 0.0 for accuracy).")
+        if self.diverged not in DIVERGED_POLICIES:
+            raise InvalidClaim(
+                f"{claim_id}: diverged={self.diverged!r} must be 'against' (the default: a "
+                "diverged seed counts against the claim) or 'omit' (drop such seeds; the "
+                "report says how many).")
         for name, value in (self.where or {}).items():
             self._check_level(levels, name, value, claim_id, "where")
 
@@ -285,6 +377,24 @@ class Expectation:
         if value is not None and value not in list(levels[factor]):
             raise InvalidClaim(f"{claim_id}: {arg}: level {value!r} is not among "
                                f"{factor}={list(levels[factor])!r}.")
+
+    @staticmethod
+    def _check_location(of: str, claim_id: str, name: str) -> None:
+        if of not in LOCATIONS:
+            raise InvalidClaim(f"{claim_id}: {name}(of={of!r}): say whether the claim is about "
+                               "the median (of='median', rank/sign tests) or the mean "
+                               "(of='mean', t-type tests).")
+
+    @staticmethod
+    def _check_floor(floor: float | None, claimed_sign: int, claim_id: str, name: str) -> None:
+        if floor is None:
+            return
+        if not is_number(floor) or not math.isfinite(floor) or floor * claimed_sign <= 0:
+            side = "> 0" if claimed_sign > 0 else "< 0"
+            raise InvalidClaim(
+                f"{claim_id}: {name}(min_effect={floor!r}): the smallest effect of interest "
+                f"must be a number {side}, on the side the claim predicts (the effect is "
+                f"signed); e.g. min_effect={0.01 * claimed_sign:g}.")
 
     def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
                     levels: Mapping[str, Sequence[Any]] | None = None) -> None:
@@ -306,14 +416,18 @@ class Expectation:
                 size *= len(list(values))
         return size
 
+    def metrics_read(self) -> list[str]:
+        """The metric columns this expectation reads."""
+        return [self.metric]
+
     def check_metric(self, metrics: Mapping[str, float], *, claim_id: str = "<claim>") -> None:
-        """Raise when the training function does not return the metric this reads."""
-        if self.metric != "wall_s" and self.metric not in metrics:
-            raise InvalidClaim(
-                f"{claim_id}: the expectation reads metric {self.metric!r}, but the training "
-                f"function returned {sorted(metrics)}. Return {self.metric!r} from it, or "
-                "read one of those."
-            )
+        """Raise when the training function does not return a metric this reads."""
+        for column in self.metrics_read():
+            if column != "wall_s" and column not in metrics:
+                raise InvalidClaim(
+                    f"{claim_id}: the expectation reads metric {column!r}, but the training "
+                    f"function returned {sorted(metrics)}. Return {column!r} from it, or "
+                    "read one of those.")
 
     # -- evaluation -------------------------------------------------------------------------
     def describe(self) -> str:
@@ -332,23 +446,31 @@ class Expectation:
                 seen.append(group)
         return seen
 
-    def _clean(self, matrix: np.ndarray) -> np.ndarray:
-        if self.diverged == "omit":
-            return matrix[np.all(np.isfinite(matrix), axis=1)]
-        return np.where(np.isfinite(matrix), matrix, float(self.diverged))
-
     def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
         raise NotImplementedError
 
     def _test(self, data: np.ndarray) -> stats.TestResult:
         raise NotImplementedError
 
-    def _verdict(self, p: float, p_opp: float, result: stats.TestResult, alpha: float) -> str:
-        return _directional(p, p_opp, alpha, result.extra.get("p_equivalent"))
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        """``data`` with the rows ``bad`` (seeds that diverged) set against the claim."""
+        raise NotImplementedError
+
+    def _min_seeds(self) -> int:
+        return 2
+
+    def _apply_policy(self, data: np.ndarray) -> tuple[np.ndarray, int]:
+        """Rows with a NaN/inf go against the claim, or are dropped under ``omit``."""
+        bad = ~np.all(np.isfinite(data), axis=1)
+        if not bad.any():
+            return data, 0
+        if self.diverged == "omit":
+            return data[~bad], int(bad.sum())
+        return self._against(data.copy(), bad), 0
 
     def _check_samples(self, samples: Samples) -> None:
         self.check_metric({k: 0.0 for k in samples.metric_names})
-        if self.metric == "wall_s" and samples.engine != "per-seed":
+        if "wall_s" in self.metrics_read() and samples.engine != "per-seed":
             # One batched call trains every seed: its time split evenly is one measurement
             # copied n times, not n independent samples.
             raise InvalidClaim(
@@ -359,104 +481,201 @@ class Expectation:
     def evaluate(self, samples: Samples, *, alpha: float = 0.05) -> Verdict:
         """Decide the verdict from a sweep's samples."""
         self._check_samples(samples)
-        members_raw = self._members(samples)
         results: list[tuple[str, stats.TestResult]] = []
         configs_used: list[dict[str, Any]] = []
-        for label, data, configs in members_raw:
-            clean = self._clean(data)
+        omitted = 0
+        for label, data, configs in self._members(samples):
             configs_used.extend(c for c in configs if c not in configs_used)
-            if clean.shape[0] < 2:
-                return self._error(samples, alpha, configs_used,
-                                   f"only {clean.shape[0]} seed(s) left for {label} after "
-                                   "dropping diverged runs")
+            clean, dropped = self._apply_policy(data)
+            omitted = max(omitted, dropped)
+            if clean.shape[0] < self._min_seeds():
+                return self._error(
+                    samples, alpha, configs_used,
+                    f"only {clean.shape[0]} of {data.shape[0]} seeds left for {label} after "
+                    f"omitting diverged runs (diverged='omit'); the test needs >= "
+                    f"{self._min_seeds()}. Count them against the claim (diverged='against', "
+                    "the default) or find out why they diverge.")
             results.append((label, self._test(clean)))
-        p_adj = stats.holm([r.pvalue for _, r in results])
-        p_opp_adj = stats.holm([r.pvalue_opposite for _, r in results])
-        if all(r.extra.get("p_equivalent") is not None for _, r in results):
-            # A margin refutes too, so its p-values are Holm-corrected like the rest.
-            p_eq = [float(r.extra["p_equivalent"]) for _, r in results]
-            results = [(label, replace(r, extra={**r.extra, "p_equivalent": float(q),
-                                                 "p_equivalent_raw": p}))
-                       for (label, r), p, q in zip(results, p_eq, stats.holm(p_eq))]
-        members = [Member(label, self._verdict(p, q, r, alpha), r, float(p), float(q))
-                   for (label, r), p, q in zip(results, p_adj, p_opp_adj)]
-        return self._assemble(samples, members, alpha, configs_used)
+        return self._decide(samples, results, alpha, configs_used, omitted)
+
+    def _decide(self, samples: Samples, results: list[tuple[str, stats.TestResult]],
+                alpha: float, configs: list[dict[str, Any]], omitted: int) -> Verdict:
+        # Refutation is a union over members (and over the margin/floor hypotheses):
+        # Holm across all of them. Support is an intersection: each member at alpha.
+        refuting = [r.pvalue_opposite for _, r in results]
+        floors = [i for i, (_, r) in enumerate(results) if "p_equivalent" in r.extra]
+        refuting += [float(results[i][1].extra["p_equivalent"]) for i in floors]
+        adjusted = stats.holm(refuting)
+        p_opposite = [float(q) for q in adjusted[: len(results)]]
+        p_margin = [math.inf] * len(results)
+        for k, i in enumerate(floors):
+            p_margin[i] = float(adjusted[len(results) + k])
+        members = [Member(label, _member_verdict(r.pvalue, q, m, alpha), r, float(r.pvalue),
+                          min(q, m))
+                   for (label, r), q, m in zip(results, p_opposite, p_margin)]
+        return self._assemble(samples, members, alpha, configs, omitted)
 
     def _error(self, samples: Samples, alpha: float, configs: list[dict[str, Any]],
                why: str) -> Verdict:
-        return Verdict("inconclusive", self.kind, "none", math.nan, math.nan, math.nan, alpha,
+        levels = self._summaries(samples, configs)
+        return Verdict("error", self.kind, "none", math.nan, math.nan, math.nan, alpha,
                        "effect", math.nan, (math.nan, math.nan), 0, self.metric, self.describe(),
-                       self._summaries(samples, configs),
-                       diverged=samples.n_diverged, total_runs=len(samples.runs), message=why)
+                       levels, diverged=sum(lv.diverged for lv in levels),
+                       total_runs=sum(lv.n + lv.diverged for lv in levels),
+                       diverged_policy=self.diverged, message=why)
 
     def _assemble(self, samples: Samples, members: list[Member], alpha: float,
-                  configs: list[dict[str, Any]]) -> Verdict:
+                  configs: list[dict[str, Any]], omitted: int = 0) -> Verdict:
         verdicts = [m.verdict for m in members]
         if "refuted" in verdicts:
             overall = "refuted"
-            decider = next(m for m in members if m.verdict == "refuted")
-        elif all(v == "supported" for v in verdicts):
-            overall = "supported"
-            decider = max(members, key=lambda m: m.p_value)
+            decider = min((m for m in members if m.verdict == "refuted"),
+                          key=lambda m: m.p_opposite)
         else:
-            overall = "inconclusive"
+            overall = "supported" if all(v == "supported" for v in verdicts) else "inconclusive"
             decider = max(members, key=lambda m: m.p_value)
         r = decider.result
         detectable = needed = None
+        advice = ""
         if overall == "inconclusive":
             detectable = stats.detectable_effect(r.sd, r.n, alpha=alpha)
-            needed = stats.seeds_needed(self._power_effect(r), r.sd, alpha=alpha)
-        used = {_cfg_key(c) for c in configs}
-        runs = [run for run in samples.runs if _cfg_key(run.config) in used]
+            hint = stats.seeds_needed_for(self._power_result(r), alpha=alpha,
+                                          family=len(members))
+            needed, advice = hint.n, hint.note
+        levels = self._summaries(samples, configs)
+        p_values = [m.p_value for m in members]
         return Verdict(
             verdict=overall, kind=self.kind, test=r.test, statistic=r.statistic,
-            p_value=decider.p_value, p_opposite=decider.p_opposite, alpha=alpha,
+            p_value=max(p_values) if all(map(math.isfinite, p_values)) else decider.p_value,
+            p_opposite=min(m.p_opposite for m in members), alpha=alpha,
             effect_name=r.effect_name, effect=r.effect, ci=(r.ci.low, r.ci.high), n_seeds=r.n,
-            metric=self.metric, expectation=self.describe(),
-            levels=self._summaries(samples, configs),
+            metric=self.metric, expectation=self.describe(), levels=levels,
             members=members if len(members) > 1 else [],
-            diverged=sum(run.diverged for run in runs), total_runs=len(runs),
+            diverged=sum(lv.diverged for lv in levels),
+            total_runs=sum(lv.n + lv.diverged for lv in levels),
+            diverged_policy=self.diverged, omitted=omitted,
             counterexample=r.extra.get("counterexample"),
-            detectable_effect=detectable, seeds_needed=needed,
+            detectable_effect=detectable, seeds_needed=needed, advice=advice,
         )
 
-    def _power_effect(self, result: stats.TestResult) -> float:
-        return result.effect
+    def _power_result(self, result: stats.TestResult) -> stats.TestResult:
+        """The result the seed-count advice reads (floors shift the effect to test)."""
+        return result
 
     def _summaries(self, samples: Samples, configs: list[dict[str, Any]]) -> list[LevelSummary]:
         return [_level_summary(samples, c, self.metric) for c in configs]
 
 
-def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int = 1) -> None:
-    # Holm multiplies the smallest p-value by the family size: with every seed agreeing,
-    # the best a one-sided Wilcoxon can give is 0.5**n, so m * 0.5**n must be below alpha.
+def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int = 1,
+                          test: str = "Wilcoxon signed-rank") -> None:
+    # Refutation is Holm-corrected across the family: with every seed agreeing, the best a
+    # one-sided rank or sign test gives is 0.5**n, so m * 0.5**n must be below alpha for
+    # both verdicts to be reachable.
     smallest = family * 0.5**n_seeds
     if smallest >= alpha:
         need = math.floor(math.log2(family / alpha)) + 1
-        of = f" in a Holm family of {family}" if family > 1 else ""
+        of = f" in a family of {family}" if family > 1 else ""
         raise InvalidClaim(
             f"{claim_id}: seeds={n_seeds} can never reach alpha={alpha:g} with a one-sided "
-            f"Wilcoxon signed-rank test{of} (smallest possible p = {smallest:.4g}). Use "
-            f"seeds>={need}, or test='t' if the paired differences are roughly normal.")
+            f"{test} test{of} (smallest possible p = {smallest:.4g}). Use "
+            f"seeds>={need}, or of='mean' if the claim is about a mean.")
 
 
 def _cfg_key(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((k, repr(v)) for k, v in config.items()))
 
 
-def _label(group: Mapping[str, Any]) -> str:
+def group_label(group: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in group.items())
+
+
+def _as_list(x: Any) -> list[Any]:
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def paired_result(a: np.ndarray, b: np.ndarray, *, greater: bool, of: str,
+            floor: float | None = None) -> stats.TestResult:
+    """One-sided paired test of A − B (median: Wilcoxon; mean: t), optionally past a floor.
+
+    With a floor the test is of A − B against the floor, not against zero; the effect is
+    still reported as A − B, and the opposite p-value says "short of the floor".
+    """
+    test = "wilcoxon" if of == "median" else "t"
+    if floor is None:
+        return stats.paired_test(a, b, greater=greater, test=test)
+    shifted = stats.paired_test(a - floor, b, greater=greater, test=test)
+    ci = stats.ConfidenceInterval(shifted.ci.low + floor, shifted.ci.high + floor)
+    return replace(shifted, effect=shifted.effect + floor, ci=ci,
+                   extra={**shifted.extra, "min_effect": floor})
+
+
+def _tested_effect(result: stats.TestResult) -> stats.TestResult:
+    floor = result.extra.get("min_effect")
+    return result if floor is None else replace(result, effect=result.effect - floor)
+
+
+def _check_ascending(values: list[Any], claim_id: str, arg: str) -> None:
+    if all(is_number(v) for v in values) and any(b <= a for a, b in zip(values, values[1:])):
+        raise InvalidClaim(
+            f"{claim_id}: {arg}{values!r}: a trend reads its numeric levels in the order "
+            f"listed, and these are not strictly ascending. List them sorted: "
+            f"{sorted(values)!r} (use Falls instead of Rises to claim a decrease).")
+
+
+def check_ordered(expectation: Any, levels: Mapping[str, Sequence[Any]], claim_id: str,
+                  minimum: int = 3) -> None:
+    """Check an ordered factor: swept, enough levels, numeric ascending or ``order`` stated.
+
+    ``expectation`` has ``metric``, ``along`` and ``order`` attributes.
+    """
+    name = type(expectation).__name__
+    along = expectation.along
+    Expectation._check_level(levels, along, None, claim_id, "along")
+    values = list(levels[along])
+    if len(values) < minimum:
+        raise InvalidClaim(
+            f"{claim_id}: a {expectation.kind} along {along!r} needs >= {minimum} levels; got "
+            f"{values!r}. Add levels, or use Beats for two.")
+    if expectation.order is not None:
+        if sorted(map(repr, expectation.order)) != sorted(map(repr, values)):
+            raise InvalidClaim(f"{claim_id}: order={list(expectation.order)!r} must list exactly "
+                               f"the levels of {along!r}: {values!r}.")
+    elif all(is_number(v) for v in values):
+        _check_ascending(values, claim_id, f"{along}=")
+    else:
+        raise InvalidClaim(
+            f"{claim_id}: the levels of {along!r} ({values!r}) are not numbers, so their "
+            f"order must be stated: {name}({expectation.metric!r}, along={along!r}, "
+            f"order=[...]) listing them from first to last.")
+
+
+def ordered_configs(expectation: Any, configs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``configs`` sorted by ``expectation.order`` of the ``along`` factor (when stated)."""
+    if expectation.order is None:
+        return configs
+    rank = {repr(v): i for i, v in enumerate(expectation.order)}
+    return sorted(configs, key=lambda c: rank[repr(c[expectation.along])])
 
 
 @dataclass(frozen=True)
 class _Trend(Expectation):
     along: str = ""
     across: Mapping[Any, str] | None = None
+    strict: bool = False
+    min_effect: float | None = None
+    order: Sequence[Any] | None = None
+    of: str = "median"
     increasing: ClassVar[bool] = True
     kind: ClassVar[str] = "trend"
 
     def validate(self, levels: Mapping[str, Sequence[Any]], *, claim_id: str = "<claim>") -> None:
         super().validate(levels, claim_id=claim_id)
+        name = type(self).__name__
+        self._check_location(self.of, claim_id, name)
+        self._check_floor(self.min_effect, 1 if self.increasing else -1, claim_id, name)
+        if self.min_effect is not None and not self.strict and abs(self.min_effect) >= 1:
+            raise InvalidClaim(f"{claim_id}: {name}(min_effect={self.min_effect!r}) is a floor "
+                               "on the mean per-seed Kendall tau, which lies in (-1, 1).")
         if self.across is not None:
             if not isinstance(self.across, Mapping) or len(self.across) < 3:
                 raise InvalidClaim(
@@ -466,42 +685,69 @@ class _Trend(Expectation):
             if self.along in levels:
                 raise InvalidClaim(f"{claim_id}: along={self.along!r} names the levels of "
                                    "across=, so it must not also be a swept factor.")
+            _check_ascending(list(self.across), claim_id, "across=")
             return
-        self._check_level(levels, self.along, None, claim_id, "along")
-        if len(levels[self.along]) < 3:
-            raise InvalidClaim(
-                f"{claim_id}: a trend along {self.along!r} needs >= 3 levels; got "
-                f"{list(levels[self.along])!r}. Add levels, or use Beats for two.")
+        check_ordered(self, levels, claim_id)
 
-    def check_metric(self, metrics: Mapping[str, float], *, claim_id: str = "<claim>") -> None:
-        """Every column a trend reads must be returned by the training function."""
-        columns = list(self.across.values()) if self.across is not None else [self.metric]
-        for column in columns:
-            if column != "wall_s" and column not in metrics:
-                raise InvalidClaim(
-                    f"{claim_id}: the expectation reads metric {column!r}, but the training "
-                    f"function returned {sorted(metrics)}. Return {column!r} from it, or read "
-                    "one of those.")
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Strict trends run one paired rank test per adjacent pair: refuse a hopeless design."""
+        super().check_seeds(n_seeds, alpha, claim_id=claim_id)
+        if self.strict and self.of == "median":
+            steps = (len(self.across) if self.across is not None else
+                     len(list(levels[self.along])) if levels and self.along in levels else 2) - 1
+            family = self._family_size(levels, exclude=[self.along]) * steps
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id, family)
+
+    def metrics_read(self) -> list[str]:
+        """Every column the trend reads (the ``across=`` columns when given)."""
+        return list(self.across.values()) if self.across is not None else [self.metric]
 
     def describe(self) -> str:
-        word = "rises" if self.increasing else "falls"
-        where = f"across {self.along or 'levels'} {list(self.across)}" if self.across is not None \
-            else f"along {self.along}"
-        return f"{self.metric} {word} {where} (Page's L, one-sided)"
+        word = ("strictly " if self.strict else "") + ("rises" if self.increasing else "falls")
+        where = (f"across {self.along or 'levels'} {list(self.across)}" if self.across is not None
+                 else f"along {self.along}")
+        if self.strict:
+            test = f"every adjacent pair, paired {self._paired_name()}"
+        elif self.min_effect is not None:
+            test = "mean per-seed Kendall tau, t-test"
+        else:
+            test = "Page's L"
+        floor = f", by more than {self.min_effect:g}" if self.min_effect is not None else ""
+        return f"{self.metric} {word} {where}{floor} ({test}, one-sided)"
 
-    def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
+    def _paired_name(self) -> str:
+        return "wilcoxon" if self.of == "median" else "t"
+
+    def _trend_members(self, samples: Samples
+                       ) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
         out = []
         if self.across is not None:
             for group in self._groups(samples, []):
                 config = {f: group[f] for f in samples.factors}
                 matrix = np.column_stack([samples.matrix(column, [config])[:, 0]
                                           for column in self.across.values()])
-                out.append((_label(group) or self.metric, matrix, [config]))
+                out.append((group_label(group) or self.metric, matrix, [config]))
             return out
         for group in self._groups(samples, [self.along]):
-            configs = [c for c in samples.configs
-                       if all(c[k] == v for k, v in group.items())]
-            out.append((_label(group) or self.along, samples.matrix(self.metric, configs), configs))
+            configs = ordered_configs(self, [c for c in samples.configs
+                                             if all(c[k] == v for k, v in group.items())])
+            out.append((group_label(group) or self.along, samples.matrix(self.metric, configs),
+                        configs))
+        return out
+
+    def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
+        trends = self._trend_members(samples)
+        if not self.strict:
+            return trends
+        names = (list(self.across) if self.across is not None else None)
+        out = []
+        for label, matrix, configs in trends:
+            steps = names or [c[self.along] for c in configs]
+            for j in range(matrix.shape[1] - 1):
+                step = f"{self.along or 'level'} {steps[j]} → {steps[j + 1]}"
+                out.append((f"{step} [{label}]" if label != (self.along or self.metric)
+                            else step, matrix[:, j:j + 2], configs))
         return out
 
     def _summaries(self, samples: Samples, configs: list[dict[str, Any]]) -> list[LevelSummary]:
@@ -511,17 +757,52 @@ class _Trend(Expectation):
         return [replace(_level_summary(samples, c, column), config={**c, name: level})
                 for c in configs for level, column in self.across.items()]
 
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        # A diverged seed becomes a block running the opposite way, beyond every value seen:
+        # the worst rank on each level for the claim.
+        low, high = beyond_extremes(data)
+        ramp = np.linspace(high, low, data.shape[1]) if self.increasing else \
+            np.linspace(low, high, data.shape[1])
+        data[bad] = ramp
+        return data
+
     def _test(self, data: np.ndarray) -> stats.TestResult:
+        if self.strict:  # one adjacent pair: the later level beats the earlier one
+            return paired_result(data[:, 1], data[:, 0], greater=self.increasing, of=self.of,
+                           floor=self.min_effect)
+        if self.min_effect is not None:
+            taus = stats.kendall_tau_rows(data)
+            result = stats.one_sample_test(taus, self.min_effect, greater=self.increasing,
+                                           test="t")
+            return replace(result, effect_name="mean Kendall tau")
         return stats.trend_test(data, increasing=self.increasing)
+
+    def _power_result(self, result: stats.TestResult) -> stats.TestResult:
+        return _tested_effect(result)
 
 
 @dataclass(frozen=True)
 class Rises(_Trend):
     """``metric`` rises along the ordered factor ``along`` (Page's L test, seeds as blocks).
 
-    Other swept factors make a Holm-corrected family, one trend per combination. For a
-    trend across values one run reports (per layer, say), pass ``across={level: column}``
-    in order instead of a swept factor; ``along`` then only names those levels.
+    Numeric levels must be listed ascending; other levels need ``order=[...]``. Other
+    swept factors make a family, one trend per combination (each at alpha; refutation
+    Holm-corrected). For a trend across values one run reports (per layer, say), pass
+    ``across={level: column}`` in order instead of a swept factor.
+
+    Parameters
+    ----------
+    strict : bool
+        Every adjacent pair must rise (a paired one-sided test per pair, all at alpha): for
+        claims that say "monotonically". Page's L alone can be carried by one extreme level.
+    min_effect : float, optional
+        Smallest effect of interest: the mean per-seed Kendall tau (strict: each adjacent
+        mean difference) must exceed it significantly; shown short of it, the claim is
+        refuted.
+    order : list, optional
+        The levels from first to last, for levels that are not numbers.
+    of : {"median", "mean"}
+        For ``strict``: Wilcoxon (median) or t (mean) on each adjacent pair.
 
     Examples
     --------
@@ -534,7 +815,7 @@ class Rises(_Trend):
 
 @dataclass(frozen=True)
 class Falls(_Trend):
-    """``metric`` falls along the ordered factor ``along`` (Page's L test, seeds as blocks).
+    """``metric`` falls along the ordered factor ``along``; see :class:`Rises`.
 
     Examples
     --------
@@ -543,10 +824,6 @@ class Falls(_Trend):
     """
 
     increasing: ClassVar[bool] = False
-
-
-def _as_list(x: Any) -> list[Any]:
-    return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
 @dataclass(frozen=True)
@@ -573,7 +850,7 @@ class _Pairwise(Expectation):
             for b in self._bs(levels):
                 configs = [{**group, self.along: self.a}, {**group, self.along: b}]
                 configs = [{f: c[f] for f in samples.factors} for c in configs]
-                label = f"{self.a} vs {b}" + (f" [{_label(group)}]" if group else "")
+                label = f"{self.a} vs {b}" + (f" [{group_label(group)}]" if group else "")
                 out.append((label, samples.matrix(self.metric, configs), configs))
         return out
 
@@ -590,14 +867,18 @@ class Beats(_Pairwise):
     a : level
         The level claimed better.
     b : level or list of levels
-        What it beats; several make a Holm-corrected family.
+        What it beats; several make a family (each at alpha, refutation Holm-corrected).
     greater : bool
         True when a higher metric is better (accuracy), False when lower is (loss).
-    test : {"wilcoxon", "t"}
-        Wilcoxon signed-rank by default (accuracies are bounded and tied); t when the
-        paired differences are roughly normal.
+    of : {"median", "mean"}
+        What the claim is about: the median paired difference (Wilcoxon signed-rank, the
+        default: no normality assumption, robust to bounded, tied accuracies) or the mean
+        (paired t-test).
     margin : float, optional
         With a margin, an effect shown smaller than it by TOST refutes the claim.
+    min_effect : float, optional
+        Smallest effect of interest, signed like ``a − b`` (> 0 when ``greater``): the
+        difference must exceed it significantly; shown short of it, the claim is refuted.
 
     Examples
     --------
@@ -606,22 +887,23 @@ class Beats(_Pairwise):
     """
 
     greater: bool = True
-    test: str = "wilcoxon"
+    of: str = "median"
     margin: float | None = None
+    min_effect: float | None = None
     kind: ClassVar[str] = "compare"
 
     def validate(self, levels: Mapping[str, Sequence[Any]], *, claim_id: str = "<claim>") -> None:
         super().validate(levels, claim_id=claim_id)
-        if self.test not in ("wilcoxon", "t"):
-            raise InvalidClaim(f"{claim_id}: test={self.test!r} must be 'wilcoxon' or 't'.")
-        if self.margin is not None and not self.margin > 0:
+        self._check_location(self.of, claim_id, "Beats")
+        if self.margin is not None and not (is_number(self.margin) and self.margin > 0):
             raise InvalidClaim(f"{claim_id}: margin={self.margin!r} must be > 0 when given.")
+        self._check_floor(self.min_effect, 1 if self.greater else -1, claim_id, "Beats")
 
     def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
                     levels: Mapping[str, Sequence[Any]] | None = None) -> None:
-        """Refuse a design that can never reach ``alpha`` (Holm family included)."""
+        """Refuse a design that can never reach ``alpha`` (the whole family included)."""
         super().check_seeds(n_seeds, alpha, claim_id=claim_id)
-        if self.test == "wilcoxon":
+        if self.of == "median":
             family = self._family_size(levels, exclude=[self.along]) * (
                 len(self._bs(levels)) if levels is not None else 1)
             _check_wilcoxon_floor(n_seeds, alpha, claim_id, family)
@@ -629,22 +911,34 @@ class Beats(_Pairwise):
     def describe(self) -> str:
         sign = ">" if self.greater else "<"
         bs = ", ".join(str(b) for b in _as_list(self.b)) if self.b is not None else "the rest"
-        return f"{self.metric}: {self.a} {sign} {bs} (paired {self.test}, one-sided)"
+        test = "wilcoxon" if self.of == "median" else "t"
+        floor = f" by more than {abs(self.min_effect):g}" if self.min_effect is not None else ""
+        return f"{self.metric}: {self.a} {sign} {bs}{floor} (paired {test}, one-sided)"
+
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        low, high = beyond_extremes(data)
+        data[bad] = [low, high] if self.greater else [high, low]
+        return data
 
     def _test(self, data: np.ndarray) -> stats.TestResult:
-        result = stats.paired_test(data[:, 0], data[:, 1], greater=self.greater, test=self.test)
+        result = paired_result(data[:, 0], data[:, 1], greater=self.greater, of=self.of,
+                         floor=self.min_effect)
         if self.margin is not None:
             eq = stats.tost_paired(data[:, 0], data[:, 1], margin=self.margin, ci=False)
             result = replace(result, extra={**result.extra, "p_equivalent": eq.pvalue,
                                             "margin": self.margin})
         return result
 
+    def _power_result(self, result: stats.TestResult) -> stats.TestResult:
+        return _tested_effect(result)
+
 
 @dataclass(frozen=True)
 class Equivalent(_Pairwise):
-    """Level(s) ``b`` are within ±``margin`` of reference level ``a`` (paired TOST, Holm).
+    """Level(s) ``b`` are within ±``margin`` of reference level ``a`` (paired TOST).
 
-    The margin is always explicit: equivalence without a margin means nothing.
+    The margin is always explicit: equivalence without a margin means nothing. Several
+    ``b`` levels make a family: each must be shown equivalent at alpha.
 
     Examples
     --------
@@ -656,7 +950,7 @@ class Equivalent(_Pairwise):
     kind: ClassVar[str] = "equivalent"
 
     def validate(self, levels: Mapping[str, Sequence[Any]], *, claim_id: str = "<claim>") -> None:
-        if self.margin is None or not isinstance(self.margin, (int, float)) or not self.margin > 0:
+        if self.margin is None or not is_number(self.margin) or not self.margin > 0:
             raise InvalidClaim(
                 f"{claim_id}: Equivalent({self.metric!r}) needs an explicit margin > 0; got "
                 f"margin={self.margin!r}. State the largest difference that counts as "
@@ -667,16 +961,15 @@ class Equivalent(_Pairwise):
         bs = ", ".join(str(b) for b in _as_list(self.b)) if self.b is not None else "every other level"
         return f"{self.metric}: {bs} within ±{self.margin:g} of {self.a} (paired TOST)"
 
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        assert self.margin is not None
+        low, high = beyond_extremes(data)
+        data[bad] = [low, high + self.margin]
+        return data
+
     def _test(self, data: np.ndarray) -> stats.TestResult:
         assert self.margin is not None
         return stats.tost_paired(data[:, 1], data[:, 0], margin=float(self.margin))
-
-    def _verdict(self, p: float, p_opp: float, result: stats.TestResult, alpha: float) -> str:
-        return "supported" if p < alpha else "refuted" if p_opp < alpha else "inconclusive"
-
-    def _power_effect(self, result: stats.TestResult) -> float:
-        assert self.margin is not None
-        return float(self.margin) - abs(result.effect)
 
 
 @dataclass(frozen=True)
@@ -684,20 +977,34 @@ class Threshold(Expectation):
     """``metric`` is above, below, or about a value, for every selected configuration.
 
     Give exactly one of ``above``, ``below`` or ``about`` (with ``margin``). Several
-    configurations make a Holm-corrected family.
+    configurations make a family (each at alpha; refutation Holm-corrected).
+
+    Parameters
+    ----------
+    of : {"median", "mean"}, optional
+        What the claim is about. ``above``/``below`` default to the median (an exact sign
+        test: valid for any distribution, skewed losses and times included); ``of="mean"``
+        uses a t-type test of the mean. ``about`` is an equivalence test of the mean (TOST).
+    margin : float, optional
+        With ``above``/``below``: an effect shown within ±margin of the value refutes.
 
     Examples
     --------
     >>> Threshold("test_accuracy", about=0.5, margin=0.05).describe()
-    'test_accuracy within 0.5 ± 0.05 (TOST)'
+    'test_accuracy mean within 0.5 ± 0.05 (TOST)'
     """
 
     above: float | None = None
     below: float | None = None
     about: float | None = None
     margin: float | None = None
-    test: str = "t"
+    of: str | None = None
     kind: ClassVar[str] = "threshold"
+
+    @property
+    def location(self) -> str:
+        """``median`` or ``mean``: what the test is about."""
+        return self.of or ("mean" if self.about is not None else "median")
 
     def validate(self, levels: Mapping[str, Sequence[Any]], *, claim_id: str = "<claim>") -> None:
         super().validate(levels, claim_id=claim_id)
@@ -705,29 +1012,47 @@ class Threshold(Expectation):
         if len(given) != 1:
             raise InvalidClaim(f"{claim_id}: Threshold({self.metric!r}) needs exactly one of "
                                "above=, below= or about=.")
+        self._check_location(self.location, claim_id, "Threshold")
         if self.about is not None and not (self.margin and self.margin > 0):
             raise InvalidClaim(f"{claim_id}: Threshold(about={self.about}) needs an explicit "
                                f"margin > 0; got margin={self.margin!r}.")
+        if self.about is not None and self.location != "mean":
+            raise InvalidClaim(f"{claim_id}: Threshold(about=...) is an equivalence test of the "
+                               "mean (TOST); drop of='median' or use above=/below=.")
 
     def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
                     levels: Mapping[str, Sequence[Any]] | None = None) -> None:
-        """Refuse a design that can never reach ``alpha`` (Holm family included)."""
+        """Refuse a design that can never reach ``alpha`` (the whole family included)."""
         super().check_seeds(n_seeds, alpha, claim_id=claim_id)
-        if self.test == "wilcoxon" and self.about is None:
-            _check_wilcoxon_floor(n_seeds, alpha, claim_id, self._family_size(levels))
+        if self.location == "median":
+            _check_wilcoxon_floor(n_seeds, alpha, claim_id, self._family_size(levels),
+                                  test="sign")
 
     def describe(self) -> str:
         if self.about is not None:
-            return f"{self.metric} within {self.about:g} ± {self.margin:g} (TOST)"
+            return f"{self.metric} mean within {self.about:g} ± {self.margin:g} (TOST)"
         word, value = ("above", self.above) if self.above is not None else ("below", self.below)
-        return f"{self.metric} {word} {value:g} ({self.test}, one-sided)"
+        test = "sign test" if self.location == "median" else "t-type test"
+        return f"{self.metric} {self.location} {word} {value:g} ({test}, one-sided)"
 
     def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
         out = []
         for group in self._groups(samples, []):
             config = {f: group[f] for f in samples.factors}
-            out.append((_label(group), samples.matrix(self.metric, [config]), [config]))
+            out.append((group_label(group) or self.metric, samples.matrix(self.metric, [config]),
+                        [config]))
         return out
+
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        low, high = beyond_extremes(data)
+        if self.above is not None:
+            data[bad] = min(low, self.above - (high - low))
+        elif self.below is not None:
+            data[bad] = max(high, self.below + (high - low))
+        else:
+            assert self.about is not None and self.margin is not None
+            data[bad] = max(high, self.about + self.margin) + (high - low)
+        return data
 
     def _test(self, data: np.ndarray) -> stats.TestResult:
         x = data[:, 0]
@@ -736,29 +1061,20 @@ class Threshold(Expectation):
             return stats.tost_one_sample(x, self.about, margin=self.margin)
         value = self.above if self.above is not None else self.below
         assert value is not None
-        result = stats.one_sample_test(x, value, greater=self.above is not None, test=self.test)
+        test = "sign" if self.location == "median" else "t"
+        result = stats.one_sample_test(x, value, greater=self.above is not None, test=test)
         if self.margin is not None:
             eq = stats.tost_one_sample(x, value, margin=self.margin, ci=False)
             result = replace(result, extra={**result.extra, "p_equivalent": eq.pvalue})
         return result
-
-    def _verdict(self, p: float, p_opp: float, result: stats.TestResult, alpha: float) -> str:
-        if self.about is not None:
-            return "supported" if p < alpha else "refuted" if p_opp < alpha else "inconclusive"
-        return super()._verdict(p, p_opp, result, alpha)
-
-    def _power_effect(self, result: stats.TestResult) -> float:
-        if self.about is not None:
-            return float(self.margin or 0) - abs(result.effect - self.about)
-        value = self.above if self.above is not None else self.below
-        return result.effect - float(value or 0)
 
 
 @dataclass(frozen=True)
 class Spread(_Pairwise):
     """Level ``a``'s spread across seeds is smaller (or larger) than level ``b``'s.
 
-    Brown–Forsythe test (Levene, median-centred), one-sided by the observed ordering.
+    The levels are paired by seed, so the test is a paired test of variances
+    (Pitman–Morgan), one-sided in the claimed direction.
 
     Examples
     --------
@@ -771,20 +1087,31 @@ class Spread(_Pairwise):
 
     def describe(self) -> str:
         word = "smaller" if self.smaller else "larger"
-        return f"spread of {self.metric}: {self.a} {word} than {self.b} (Brown–Forsythe)"
+        return f"spread of {self.metric}: {self.a} {word} than {self.b} (Pitman–Morgan, paired)"
+
+    def _min_seeds(self) -> int:
+        return 4  # a correlation with n − 2 degrees of freedom needs a few seeds
+
+    def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
+        # The arm claimed tighter gets an outlier; the other arm its median (no spread added).
+        low, high = beyond_extremes(data)
+        tight, loose = (0, 1) if self.smaller else (1, 0)
+        data[bad, tight] = high
+        finite = data[~bad, loose]
+        data[bad, loose] = float(np.median(finite)) if finite.size else 0.0
+        return data
 
     def _test(self, data: np.ndarray) -> stats.TestResult:
-        return stats.spread_test(data[:, 0], data[:, 1], a_smaller=self.smaller)
-
-    def _power_effect(self, result: stats.TestResult) -> float:
-        return math.nan
+        return stats.paired_spread_test(data[:, 0], data[:, 1], a_smaller=self.smaller)
 
 
 @dataclass(frozen=True)
 class Exact(Expectation):
     """``metric`` is true (non-zero) for every seed of every selected configuration.
 
-    A single counterexample refutes; the verdict names the first failing seed.
+    A single counterexample refutes; the verdict names the first failing seed. A diverged
+    run is a counterexample by default; under ``diverged="omit"`` its seed is dropped
+    (and said so).
 
     Examples
     --------
@@ -808,9 +1135,17 @@ class Exact(Expectation):
         self._check_samples(samples)
         configs = [{f: g[f] for f in samples.factors} for g in self._groups(samples, [])]
         data = samples.matrix(self.metric, configs)
+        seeds = np.asarray(samples.seeds)
+        omitted = 0
+        if self.diverged == "omit":
+            ok = np.all(np.isfinite(data), axis=1)
+            omitted = int((~ok).sum())
+            data, seeds = data[ok], seeds[ok]
+            if data.shape[0] < 1:
+                return self._error(samples, alpha, configs,
+                                   "every seed diverged and diverged='omit' dropped them all")
         holds = np.all(np.nan_to_num(data, nan=0.0) != 0, axis=1)
-        result = stats.exact_test(holds.tolist(), samples.seeds)
+        result = stats.exact_test(holds.tolist(), seeds.tolist())
         member = Member(self.describe(), "supported" if holds.all() else "refuted", result,
                         math.nan, math.nan)
-        return self._assemble(samples, [member], alpha, configs)
-
+        return self._assemble(samples, [member], alpha, configs, omitted)

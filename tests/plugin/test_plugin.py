@@ -71,7 +71,7 @@ def test_weak(claim):
         noise = np.random.default_rng(seed * 2 + (arm == "a")).normal()
         return {"acc": noise + (0.2 if arm == "a" else 0.0)}
     claim.sweep(fn, arm=["a", "b"])
-    claim.expect(Beats("acc", along="arm", a="a", b="b", test="t"))
+    claim.expect(Beats("acc", along="arm", a="a", b="b", of="mean"))
 ''')
     result = pytester.runpytest("--atomcheck-seeds=6")
     result.assert_outcomes(failed=1)
@@ -279,8 +279,29 @@ def test_div(claim):
     result = pytester.runpytest("--atomcheck-report=r.json")
     result.assert_outcomes(passed=1)
     entry = _entries(pytester.path / "r.json")[("demo.div", None)]
-    assert entry["diverged"] == 3 and entry["n_seeds"] == 9
-    result.stdout.fnmatch_lines(["*9 (3/30 div.)*"])
+    # Counted against the claim by default: seed 0 becomes a falling block, still 10 seeds.
+    assert entry["diverged"] == 3 and entry["n_seeds"] == 10
+    assert entry["diverged_policy"] == "against" and entry["omitted"] == 0
+    assert entry["effect"]["value"] == pytest.approx(0.8)
+    result.stdout.fnmatch_lines(["*10 (3/30 div.)*"])
+
+
+def test_diverged_omit_is_explicit_and_reported(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims='''
+import math, pytest
+from atomcheck import Rises
+
+@pytest.mark.claim(claim_id="demo.div")
+def test_div(claim):
+    """rises."""
+    claim.sweep(lambda seed, x: {"y": math.nan if seed == 0 else float(x)}, x=[1, 2, 3])
+    claim.expect(Rises("y", along="x", diverged="omit"))
+''')
+    result = pytester.runpytest("--atomcheck-report=r.json")
+    result.assert_outcomes(passed=1)
+    entry = _entries(pytester.path / "r.json")[("demo.div", None)]
+    assert entry["n_seeds"] == 9 and entry["omitted"] == 1
+    assert entry["diverged_policy"] == "omit"
 
 
 def test_marker_rejects_unknown_keyword(pytester: pytest.Pytester) -> None:

@@ -102,8 +102,9 @@ def test_trend_family_over_a_second_factor() -> None:
     assert v.verdict == "refuted"
     assert [m.label for m in v.members] == ["wd=on", "wd=off"]
     assert [m.verdict for m in v.members] == ["supported", "refuted"]
-    # Holm over two members: the smaller raw p doubles.
-    assert v.members[0].p_value == pytest.approx(2 * 6.0**-6)
+    # Support is tested member by member at alpha; refutation is Holm-corrected.
+    assert v.members[0].p_value == pytest.approx(6.0**-6)
+    assert v.members[1].p_opposite == pytest.approx(2 * 6.0**-6)
     only_on = Rises("m", along="x", where={"wd": "on"}).evaluate(s)
     assert only_on.verdict == "supported" and only_on.members == []
     assert only_on.p_value == pytest.approx(6.0**-6)
@@ -119,17 +120,17 @@ A_BETTER = [b + 0.05 + 0.01 * e for b, e in zip(B, NOISE)]  # every seed better
 A_MIXED = [b + 0.02 * e for b, e in zip(B, NOISE)]  # no clear difference
 
 
-@pytest.mark.parametrize("test", ["t", "wilcoxon"])
-def test_beats_supported_and_refuted(test: str) -> None:
+@pytest.mark.parametrize("of", ["mean", "median"])
+def test_beats_supported_and_refuted(of: str) -> None:
     s = table({"new": A_BETTER, "old": B})
-    v = Beats("m", along="x", a="new", b="old", test=test).evaluate(s)
+    v = Beats("m", along="x", a="new", b="old", of=of).evaluate(s)
     assert v.verdict == "supported" and v.kind == "compare"
-    assert v.test == ("ttest_rel" if test == "t" else "wilcoxon")
+    assert v.test == ("ttest_rel" if of == "mean" else "wilcoxon")
     assert v.effect == pytest.approx(np.mean(np.subtract(A_BETTER, B)))
-    if test == "wilcoxon":
+    if of == "median":
         assert v.p_value == pytest.approx(2.0**-8)
     # The same data against the claim that "old" is better: refuted.
-    w = Beats("m", along="x", a="old", b="new", test=test).evaluate(s)
+    w = Beats("m", along="x", a="old", b="new", of=of).evaluate(s)
     assert w.verdict == "refuted" and w.p_opposite < ALPHA
     # Lower is better (a loss): "new" beating "old" means new < old: refuted too.
     loss = Beats("m", along="x", a="new", b="old", test=test, greater=False).evaluate(s)
@@ -137,9 +138,9 @@ def test_beats_supported_and_refuted(test: str) -> None:
     assert loss.p_value == pytest.approx(w.p_value)
 
 
-@pytest.mark.parametrize("test", ["t", "wilcoxon"])
-def test_beats_inconclusive(test: str) -> None:
-    v = Beats("m", along="x", a="new", b="old", test=test).evaluate(
+@pytest.mark.parametrize("of", ["mean", "median"])
+def test_beats_inconclusive(of: str) -> None:
+    v = Beats("m", along="x", a="new", b="old", of=of).evaluate(
         table({"new": A_MIXED, "old": B}))
     assert v.verdict == "inconclusive"
     assert v.p_value >= ALPHA and v.p_opposite >= ALPHA
@@ -147,10 +148,14 @@ def test_beats_inconclusive(test: str) -> None:
     assert v.seeds_needed > 8
 
 
-def test_beats_zero_variance_difference_is_certain() -> None:
-    s = table({"new": [b + 0.01 for b in B[:4]], "old": B[:4]})
-    v = Beats("m", along="x", a="new", b="old", test="t").evaluate(s)
-    assert v.verdict == "supported" and v.statistic == math.inf and v.p_value == 0.0
+def test_beats_zero_variance_difference_is_as_strong_as_a_sign_test() -> None:
+    # A constant difference over n seeds is no stronger than every seed agreeing: 0.5**n.
+    s = table({"new": [b + 0.01 for b in B], "old": B})
+    v = Beats("m", along="x", a="new", b="old", of="mean").evaluate(s)
+    assert v.verdict == "supported" and v.p_value == pytest.approx(0.5**8)
+    few = Beats("m", along="x", a="new", b="old", of="mean").evaluate(
+        table({"new": [b + 0.01 for b in B[:4]], "old": B[:4]}))
+    assert few.verdict == "inconclusive" and few.p_value == pytest.approx(0.5**4)
     d = assert_jsonable(v)
     assert d["statistic"] is None  # inf is not JSON
 
@@ -160,14 +165,14 @@ def test_margin_refutes_a_directional_claim() -> None:
     # of 0.02, so "new beats old by a meaningful amount" is refuted.
     tiny = [b + 0.002 * math.copysign(1, e) for b, e in zip(B, NOISE)]
     s = table({"new": tiny, "old": B})
-    plain = Beats("m", along="x", a="new", b="old", test="t").evaluate(s)
+    plain = Beats("m", along="x", a="new", b="old", of="mean").evaluate(s)
     assert plain.verdict == "inconclusive"
-    with_margin = Beats("m", along="x", a="new", b="old", test="t", margin=0.02).evaluate(s)
+    with_margin = Beats("m", along="x", a="new", b="old", of="mean", margin=0.02).evaluate(s)
     assert with_margin.verdict == "refuted"
     assert with_margin.p_value == pytest.approx(plain.p_value)
     assert with_margin.p_opposite >= ALPHA  # refuted by the margin, not by the direction
     # A clear win larger than the margin stays supported.
-    clear = Beats("m", along="x", a="new", b="old", test="t", margin=0.02).evaluate(
+    clear = Beats("m", along="x", a="new", b="old", of="mean", margin=0.02).evaluate(
         table({"new": A_BETTER, "old": B}))
     assert clear.verdict == "supported"
 
@@ -177,15 +182,17 @@ def test_margin_equivalence_pvalues_are_holm_corrected_in_a_family() -> None:
         return {"a": 0.0, "b": -0.004, "c": 0.003}[x] + 0.01 * NOISE[seed] * (x != "a")
 
     s = grid({"x": ["a", "b", "c"]}, value, 8)
-    v = Beats("m", along="x", a="a", b=["b", "c"], test="t", margin=0.02).evaluate(s)
-    raw = [stats.tost_paired(s.matrix("m", [{"x": "a"}, {"x": other}])[:, 0],
-                             s.matrix("m", [{"x": "a"}, {"x": other}])[:, 1],
-                             margin=0.02, ci=False).pvalue for other in ("b", "c")]
-    adjusted = stats.holm(raw)
-    for member, p_raw, p_adj in zip(v.members, raw, adjusted):
-        assert member.result.extra["p_equivalent_raw"] == pytest.approx(p_raw)
-        assert member.result.extra["p_equivalent"] == pytest.approx(p_adj)
+    v = Beats("m", along="x", a="a", b=["b", "c"], of="mean", margin=0.02).evaluate(s)
+    pairs = [s.matrix("m", [{"x": "a"}, {"x": other}]) for other in ("b", "c")]
+    eq = [stats.tost_paired(p[:, 0], p[:, 1], margin=0.02, ci=False).pvalue for p in pairs]
+    opp = [stats.paired_test(p[:, 0], p[:, 1], test="t", ci=False).pvalue_opposite
+           for p in pairs]
+    # One union of refuting hypotheses (both directions' opposites and both margins): Holm.
+    adjusted = stats.holm(opp + eq)
+    for j, member in enumerate(v.members):
+        assert member.result.extra["p_equivalent"] == pytest.approx(eq[j])
         assert member.result.extra["margin"] == 0.02
+        assert member.p_opposite == pytest.approx(min(adjusted[j], adjusted[2 + j]))
     assert v.verdict == "refuted"
 
 
@@ -194,15 +201,15 @@ def test_beats_family_all_supported() -> None:
         return {"nn": 0.9, "svm": 0.8, "rf": 0.85}[x] + 0.01 * NOISE[seed] * (x != "nn")
 
     s = grid({"x": ["nn", "svm", "rf"]}, value, 8)
-    v = Beats("m", along="x", a="nn", b=["svm", "rf"], test="t").evaluate(s)
+    v = Beats("m", along="x", a="nn", b=["svm", "rf"], of="mean").evaluate(s)
     assert v.verdict == "supported"
     assert [m.label for m in v.members] == ["nn vs svm", "nn vs rf"]
     assert all(m.verdict == "supported" for m in v.members)
     raw = [m.result.pvalue for m in v.members]
-    np.testing.assert_allclose([m.p_value for m in v.members], stats.holm(raw))
+    np.testing.assert_allclose([m.p_value for m in v.members], raw)  # each member at alpha
     assert v.p_value == max(m.p_value for m in v.members)
     # b=None compares against every other level: the same family.
-    w = Beats("m", along="x", a="nn", test="t").evaluate(s)
+    w = Beats("m", along="x", a="nn", of="mean").evaluate(s)
     assert [m.label for m in w.members] == ["nn vs svm", "nn vs rf"]
     assert w.verdict == "supported"
 
@@ -212,7 +219,7 @@ def test_beats_family_one_refuted_refutes() -> None:
         return {"nn": 0.9, "svm": 0.8, "rf": 0.95}[x] + 0.01 * NOISE[seed] * (x != "nn")
 
     s = grid({"x": ["nn", "svm", "rf"]}, value, 8)
-    v = Beats("m", along="x", a="nn", b=["svm", "rf"], test="t").evaluate(s)
+    v = Beats("m", along="x", a="nn", b=["svm", "rf"], of="mean").evaluate(s)
     assert [m.verdict for m in v.members] == ["supported", "refuted"]
     assert v.verdict == "refuted"
     assert v.p_value == v.members[1].p_value  # the refuted member decides
@@ -224,30 +231,32 @@ def test_beats_family_one_inconclusive_is_inconclusive() -> None:
         return {"nn": 0.9, "svm": 0.8, "rf": 0.9}[x] + 0.01 * NOISE[seed] * (x != "nn")
 
     s = grid({"x": ["nn", "svm", "rf"]}, value, 8)
-    v = Beats("m", along="x", a="nn", b=["svm", "rf"], test="t").evaluate(s)
+    v = Beats("m", along="x", a="nn", b=["svm", "rf"], of="mean").evaluate(s)
     assert [m.verdict for m in v.members] == ["supported", "inconclusive"]
     assert v.verdict == "inconclusive"
     assert v.p_value == max(m.p_value for m in v.members)
 
 
-def test_holm_can_turn_a_raw_win_into_inconclusive() -> None:
-    # Each raw one-sided p is just under alpha; Holm with 2 members doubles the smaller
-    # one to above alpha, so neither member is supported.
+def test_family_support_is_intersection_union_without_correction() -> None:
+    # Each raw one-sided p is just under alpha: "every member holds" is an intersection-
+    # union test, so the family is supported with no correction (Holm would have made it
+    # inconclusive).
     rng = np.random.default_rng(0)
     for _ in range(2000):
         d = rng.normal(0.7, 1.0, (8, 2))
-        raw = [stats.paired_test(d[:, j], np.zeros(8), test="t", ci=False).pvalue
+        raw = [stats.paired_test(d[:, j], np.zeros(8), of="mean", ci=False).pvalue
                for j in (0, 1)]
         if all(0.5 * ALPHA < p < ALPHA for p in raw):
             break
     else:
         pytest.fail("no dataset found")
     s = table({"a": [0.0] * 8, "b": list(-d[:, 0]), "c": list(-d[:, 1])})
-    single = Beats("m", along="x", a="a", b="b", test="t").evaluate(s)
+    single = Beats("m", along="x", a="a", b="b", of="mean").evaluate(s)
     assert single.verdict == "supported"
-    family = Beats("m", along="x", a="a", b=["b", "c"], test="t").evaluate(s)
-    assert family.verdict == "inconclusive"
-    assert all(m.verdict == "inconclusive" for m in family.members)
+    family = Beats("m", along="x", a="a", b=["b", "c"], of="mean").evaluate(s)
+    assert family.verdict == "supported"
+    assert all(m.verdict == "supported" for m in family.members)
+    assert family.p_value == pytest.approx(max(raw))
 
 
 # --------------------------------------------------------------------------------------
@@ -270,10 +279,10 @@ def test_equivalent_supported_refuted_inconclusive() -> None:
         table({"relu": B, "gelu": noisy}))
     assert u.verdict == "inconclusive"
     assert u.p_value >= ALPHA and u.p_opposite >= ALPHA
-    # The power hint uses the room left inside the margin.
-    sd = float(np.std(np.subtract(noisy, B), ddof=1))
-    assert u.seeds_needed == stats.seeds_needed(0.02 - abs(u.effect), sd)
-    assert u.seeds_needed is not None and u.seeds_needed > 8
+    # The power hint reads the room left inside the margin, both sides of TOST.
+    hint = stats.seeds_needed_for(stats.tost_paired(noisy, B, margin=0.02), alpha=ALPHA)
+    assert u.seeds_needed == hint.n
+    assert u.seeds_needed is None or u.seeds_needed > 8
 
 
 def test_equivalent_against_every_other_level() -> None:
@@ -301,7 +310,7 @@ ACC = [0.91, 0.93, 0.92, 0.90, 0.94, 0.92]
         (Threshold("m", below=0.97), "supported"),
         (Threshold("m", below=0.85), "refuted"),
         (Threshold("m", below=0.918), "inconclusive"),
-        (Threshold("m", above=0.85, test="wilcoxon"), "supported"),
+        (Threshold("m", above=0.85, of="median"), "supported"),
         (Threshold("m", about=0.92, margin=0.03), "supported"),
         (Threshold("m", about=0.80, margin=0.03), "refuted"),
         (Threshold("m", about=0.90, margin=0.02), "inconclusive"),
@@ -313,7 +322,8 @@ def test_threshold_verdicts(claim: Threshold, expected: str) -> None:
     v = claim.evaluate(table({"only": ACC}))
     assert v.verdict == expected, v.explain()
     assert v.kind == "threshold"
-    assert v.effect == pytest.approx(np.mean(ACC))
+    center = np.mean(ACC) if claim.location == "mean" else np.median(ACC)
+    assert v.effect == pytest.approx(center)
 
 
 def test_threshold_family_and_where() -> None:
@@ -387,7 +397,8 @@ B_DIV = [0.80, 0.82, 0.81, 0.85, 0.83, 0.80]
 
 
 def test_diverged_omitted() -> None:
-    v = Beats("m", along="x", a="a", b="b", test="t").evaluate(table({"a": A_DIV, "b": B_DIV}))
+    v = Beats("m", along="x", a="a", b="b", of="mean", diverged="omit").evaluate(
+        table({"a": A_DIV, "b": B_DIV}))
     kept = [i for i in range(6) if i != 3]
     assert v.n_seeds == 5
     assert v.effect == pytest.approx(np.mean([A_DIV[i] - B_DIV[i] for i in kept]))
@@ -395,27 +406,26 @@ def test_diverged_omitted() -> None:
     assert [(lv.n, lv.diverged) for lv in v.levels] == [(5, 1), (6, 0)]
     assert math.isnan(v.levels[0].values[3])
     assert v.levels[0].mean == pytest.approx(np.mean([A_DIV[i] for i in kept]))
-    assert "1/12 runs diverged" in v.explain()
+    assert "1/12 runs diverged, 1 seed(s) omitted (diverged='omit')" in v.explain()
     d = assert_jsonable(v)
     assert d["levels"][0]["values"][3] is None and d["diverged"] == 1
+    assert d["diverged_policy"] == "omit" and d["omitted"] == 1
 
 
-def test_diverged_substituted() -> None:
-    v = Beats("m", along="x", a="a", b="b", test="t", diverged=0.0).evaluate(
-        table({"a": A_DIV, "b": B_DIV}))
-    assert v.n_seeds == 6
-    filled = [0.0 if math.isnan(x) else x for x in A_DIV]
-    assert v.effect == pytest.approx(np.mean(np.subtract(filled, B_DIV)))
+def test_diverged_counts_against_by_default() -> None:
+    v = Beats("m", along="x", a="a", b="b", of="mean").evaluate(table({"a": A_DIV, "b": B_DIV}))
+    assert v.n_seeds == 6 and v.diverged_policy == "against" and v.omitted == 0
+    assert v.effect < np.mean([A_DIV[i] - B_DIV[i] for i in range(6) if i != 3])
     assert (v.diverged, v.total_runs) == (1, 12)
-    # The level table still reports the run as diverged, not as the substitute.
+    # The level table still reports the run as diverged, not as its stand-in.
     assert (v.levels[0].n, v.levels[0].diverged) == (5, 1)
 
 
-def test_too_many_diverged_is_inconclusive_with_a_reason() -> None:
+def test_too_many_omitted_is_an_error_with_a_reason() -> None:
     s = table({"a": [0.9, math.nan, math.nan], "b": [0.8, 0.8, math.nan]})
-    v = Beats("m", along="x", a="a", b="b", test="t").evaluate(s)
-    assert v.verdict == "inconclusive" and v.test == "none"
-    assert "only 1 seed(s) left" in v.message and "note" in v.explain()
+    v = Beats("m", along="x", a="a", b="b", of="mean", diverged="omit").evaluate(s)
+    assert v.verdict == "error" and v.test == "none"
+    assert "only 1 of 3 seeds left" in v.message and "note" in v.explain()
     assert (v.diverged, v.total_runs) == (3, 6)
     assert_jsonable(v)
 
@@ -430,7 +440,7 @@ def _all_kinds() -> list[Verdict]:
     return [
         Rises("m", along="x").evaluate(s),
         Beats("m", along="x", a="a", b=["b", "c"]).evaluate(s),
-        Beats("m", along="x", a="a", b="b", test="t", margin=0.01).evaluate(s),
+        Beats("m", along="x", a="a", b="b", of="mean", margin=0.01).evaluate(s),
         Equivalent("m", along="x", a="b", b="c", margin=0.05).evaluate(s),
         Threshold("m", about=0.8, margin=0.1).evaluate(s),
         Spread("m", along="x", a="b", b="c").evaluate(s),
@@ -479,7 +489,7 @@ def test_verdict_scipy_like_surface() -> None:
 
 def test_alpha_is_respected() -> None:
     s = table({"new": A_MIXED, "old": B})
-    v = Beats("m", along="x", a="new", b="old", test="t").evaluate(s, alpha=0.99)
+    v = Beats("m", along="x", a="new", b="old", of="mean").evaluate(s, alpha=0.99)
     assert v.alpha == 0.99
     assert v.verdict == ("supported" if v.p_value < 0.99 else "refuted")
 
@@ -510,10 +520,11 @@ LEVELS = {"x": [1, 2, 3], "wd": [0.0, 0.1]}
         (Beats("m", along="x", a=1, b=[2, 7]), r"b: level 7 is not among x=\[1, 2, 3\]"),
         (Falls("m", along="wd"), r"a trend along 'wd' needs >= 3 levels; got \[0\.0, 0\.1\]\. "
                                  r"Add levels, or use Beats for two"),
-        (Beats("m", along="x", a=1, b=2, test="z"), r"test='z' must be 'wilcoxon' or 't'"),
+        (Beats("m", along="x", a=1, b=2, of="z"), r"Beats\(of='z'\): say whether the claim is "
+                                                  r"about the median"),
         (Beats("m", along="x", a=1, b=2, margin=-1.0), r"margin=-1\.0 must be > 0 when given"),
         (Rises("", along="x"), r"metric='' must be a non-empty string"),
-        (Rises("m", along="x", diverged="drop"), r"diverged='drop' must be 'omit' or a number"),
+        (Rises("m", along="x", diverged="drop"), r"diverged='drop' must be 'against'"),
     ],
 )
 def test_validation_errors(claim: Any, match: str) -> None:
@@ -535,7 +546,7 @@ def test_wilcoxon_seed_count_is_checked() -> None:
                                            r"one-sided Wilcoxon .* p = 0\.0625\)\. Use seeds>=5"):
         claim.check_seeds(4, 0.05, claim_id="c1")
     claim.check_seeds(5, 0.05)  # 1/32 < 0.05
-    Beats("m", along="x", a=1, b=2, test="t").check_seeds(4, 0.05)
+    Beats("m", along="x", a=1, b=2, of="mean").check_seeds(4, 0.05)
     # alpha exactly a power of 1/2: 4 seeds give p >= 1/16, so 5 are needed.
     with pytest.raises(InvalidClaim, match=r"Use seeds>=5"):
         claim.check_seeds(4, 0.0625)
@@ -566,15 +577,15 @@ def test_margin_refutes_a_significant_but_trivial_effect() -> None:
     # Every seed is 0.001 better: significant, but far inside a margin of 0.05.
     s = table({"new": [0.801 + 0.01 * i for i in range(10)],
                "old": [0.800 + 0.01 * i for i in range(10)]})
-    assert Beats("m", along="x", a="new", b="old", test="t").evaluate(s).verdict == "supported"
-    trivial = Beats("m", along="x", a="new", b="old", test="t", margin=0.05).evaluate(s)
+    assert Beats("m", along="x", a="new", b="old", of="mean").evaluate(s).verdict == "supported"
+    trivial = Beats("m", along="x", a="new", b="old", of="mean", margin=0.05).evaluate(s)
     assert trivial.verdict == "refuted"
 
 
 def test_threshold_wilcoxon_floor() -> None:
     with pytest.raises(InvalidClaim, match=r"seeds=4 can never reach alpha=0.05"):
-        Threshold("m", above=0.5, test="wilcoxon").check_seeds(4, 0.05, claim_id="demo")
-    Threshold("m", above=0.5, test="t").check_seeds(4, 0.05, claim_id="demo")
+        Threshold("m", above=0.5, of="median").check_seeds(4, 0.05, claim_id="demo")
+    Threshold("m", above=0.5, of="mean").check_seeds(4, 0.05, claim_id="demo")
 
 
 def test_wilcoxon_floor_counts_the_holm_family() -> None:
@@ -582,15 +593,15 @@ def test_wilcoxon_floor_counts_the_holm_family() -> None:
     beats = Beats("m", along="x", a="new", b=["old", "older"])
     # 4 members (2 rivals x 2 sizes): 6 seeds give at best 4/64 = 0.0625.
     with pytest.raises(InvalidClaim, match=r"seeds=6 can never reach alpha=0.05 with a one-sided "
-                                           r"Wilcoxon signed-rank test in a Holm family of 4 "
+                                           r"Wilcoxon signed-rank test in a family of 4 "
                                            r"\(smallest possible p = 0.0625\)\. Use seeds>=7"):
         beats.check_seeds(6, 0.05, claim_id="demo", levels=levels)
     beats.check_seeds(7, 0.05, claim_id="demo", levels=levels)
     # where= fixes a factor, so the family shrinks to 2 members.
     Beats("m", along="x", a="new", b=["old", "older"], where={"size": 10}).check_seeds(
         6, 0.05, claim_id="demo", levels=levels)
-    with pytest.raises(InvalidClaim, match=r"Holm family of 2"):
-        Threshold("m", above=0.5, test="wilcoxon").check_seeds(
+    with pytest.raises(InvalidClaim, match=r"sign test in a family of 2"):
+        Threshold("m", above=0.5, of="median").check_seeds(
             5, 0.05, claim_id="demo", levels={"size": [10, 100]})
 
 

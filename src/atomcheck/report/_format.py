@@ -31,16 +31,17 @@ def fmt_p(entry: dict[str, Any]) -> str:
     p, opposite = entry.get("p_value"), entry.get("p_opposite")
     if p is None:
         return "-"
-    if entry.get("verdict") == "refuted" and opposite is not None:
+    if entry.get("verdict") in ("refuted", "conditional") and opposite is not None:
         return f"{_p(p)} (opp. {_p(opposite)})"
     return _p(p)
 
 
 def fmt_verdict(entry: dict[str, Any]) -> str:
-    """``refuted (expected)`` when a claim was expected refuted and was."""
+    """``refuted (expected)`` when a claim was expected refuted (or conditional) and was."""
     verdict = entry.get("verdict") or "error"
-    if entry.get("expected") == "refuted":
-        return f"{verdict} (expected refuted)" if verdict != "refuted" else "refuted (expected)"
+    expected = entry.get("expected")
+    if expected in ("refuted", "conditional"):
+        return f"{verdict} (expected)" if verdict == expected else f"{verdict} (expected {expected})"
     return verdict
 
 

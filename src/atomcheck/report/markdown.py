@@ -1,4 +1,7 @@
-"""The Markdown report: a table ready to paste, then notes on refuted and failed claims."""
+"""The Markdown report: a table ready to paste, then notes on refuted and failed claims.
+
+A claim with open settings (``robust_over``) gets one row per setting under its own row.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ def render_markdown(run: dict[str, Any]) -> str:
         counts[c.get("outcome") or "error"] = counts.get(c.get("outcome") or "error", 0) + 1
     out = ["# atomcheck report", ""]
     out.append(f"Created {run.get('created', '?')} · profile `{cfg.get('profile', '?')}` · "
+               f"seeds from {cfg.get('seed_base', 0)} · "
                f"alpha {cfg.get('alpha', '?')} · inconclusive → {cfg.get('inconclusive', '?')} · "
                f"Python {env.get('python', '?')}, torch {env.get('torch', '?')}, "
                f"device {env.get('device', '?')}")
@@ -43,13 +47,18 @@ def render_markdown(run: dict[str, Any]) -> str:
         out.append("| " + " | ".join(_cell(x) for x in (
             f"`{label}`", c.get("statement", ""), f"**{fmt_verdict(c)}**", c.get("outcome") or "-",
             c.get("test") or "-", effect, fmt_p(c), fmt_seeds(c), fmt_time(c))) + " |")
+        for st in c.get("settings") or []:  # one row per open setting, under its claim
+            out.append("| " + " | ".join(_cell(x) for x in (
+                f"↳ {st.get('setting')}", "", st.get("verdict") or "-", "",
+                st.get("test") or "-", fmt_effect(st), fmt_p(st), fmt_seeds(st), "")) + " |")
     notes = [c for c in claims if c.get("reason") or c.get("message")]
     if notes:
         out += ["", "## Notes", ""]
         for c in notes:
             label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
             if c.get("reason"):
-                out.append(f"- `{label}` is expected to be refuted: {_cell(c['reason'])}")
+                out.append(f"- `{label}` is expected to be {c.get('expected') or 'refuted'}: "
+                           f"{_cell(c['reason'])}")
             if c.get("message"):
                 out.append(f"- `{label}`: {_cell(c['message'])}")
     sources = sorted({s for c in claims for s in c.get("sources", [])})

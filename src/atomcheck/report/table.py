@@ -53,6 +53,9 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
         if not inline and c.get("statement"):
             lines.append(_cut("    " + c["statement"], width))
+        for st in c.get("settings") or []:
+            lines.append(_cut(f"    · {st.get('setting')}: {st.get('verdict')}, "
+                              f"{fmt_effect(st)}, p {fmt_p(st)}", width))
         if sources and c.get("sources"):
             lines.append(_cut("    sources: " + "; ".join(c["sources"]), width))
     return "\n".join(lines)
