@@ -2,11 +2,20 @@
 
 Each test takes per-seed samples (one row per seed, paired across levels) and returns a
 :class:`TestResult` carrying the one-sided p-value in the claimed direction, the one-sided
-p-value in the opposite direction, and an effect size with a bootstrap confidence
-interval. Turning p-values into a verdict is :mod:`atomcheck.verdict`'s job.
+p-value in the opposite direction, and an effect size with a confidence interval. Turning
+p-values into a verdict is :mod:`atomcheck.verdict`'s job; :func:`seeds_needed_for` turns an
+inconclusive result into seed-count advice.
 
-Conventions: ``values`` arrays are ``(n_seeds, n_levels)``; seeds are blocks; bootstrap
-resampling draws whole seeds with a fixed generator, so equal inputs give equal CIs.
+Conventions:
+
+- ``values`` arrays are ``(n_seeds, n_levels)``; seeds are blocks.
+- A sample with zero variance is as strong as an exact sign test over its seeds: the
+  one-sided p in its direction is ``0.5**n``, never 0. No p-value is ever exactly 0.
+- Confidence intervals: a t interval for effects that are means of per-seed quantities,
+  an order-statistic interval for medians, exact-under-normality intervals joined with a
+  BCa bootstrap (``scipy.stats.bootstrap``, fixed generator) for standard-deviation ratios.
+- Every directional result records the claimed direction in ``extra["alternative"]``
+  (``"greater"`` or ``"less"``) so that :func:`seeds_needed_for` can read it.
 """
 
 from __future__ import annotations
@@ -18,27 +27,54 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+from scipy import special as _special
 from scipy import stats as _st
 
 __all__ = [
     "ConfidenceInterval",
     "TestResult",
+    "SeedAdvice",
     "trend_test",
     "paired_test",
     "tost_paired",
     "one_sample_test",
     "tost_one_sample",
     "spread_test",
+    "paired_spread_test",
     "exact_test",
     "holm",
     "bootstrap_ci",
     "kendall_tau_rows",
     "seeds_needed",
+    "seeds_needed_for",
     "detectable_effect",
 ]
 
 _BOOTSTRAP_RESAMPLES = 2000
 _BOOTSTRAP_SEED = 20261123
+_CI_LEVEL = 0.95
+# The smallest p any test reports: float underflow must not turn "very strong" into "certain".
+_P_FLOOR = float(np.finfo(np.float64).tiny)
+# Sample skewness is biased towards 0 in small samples (|g1| <= (n-2)/sqrt(n-1)) and noisy
+# for heavy tails; the mean test inflates it by 2 + 10/n (3x at 10 seeds, 2.5x at 20, 2x for
+# large n). Tuned by simulation: lognormal(sigma=1) data stay at or below alpha from 10 seeds
+# on (see ``one_sample_test``); 2 is what keeps sigma=1 calibrated at 100-200 seeds.
+_SKEW_INFLATION = (2.0, 10.0)
+# Beyond the turning point of Hall's cubic the corrected statistic keeps this share of t's
+# slope, so that overwhelming evidence still counts (see ``_hall_lower``).
+_HALL_TAIL_SLOPE = 0.2
+# Variance floor of the mean-Kendall-tau interval, as a share of the null variance of one
+# seed's tau scaled by (1 - tau^2); see ``_tau_interval``.
+_TAU_VARIANCE_FLOOR = 0.5
+# Asymptotic relative efficiency of Wilcoxon vs t: 0.864 is its lower bound over all
+# continuous distributions, so a t-based seed count divided by it is safe.
+_WILCOXON_ARE = 0.864
+_MAX_SEEDS = 100_000
+_POWER_SIM_REPS = 4000
+_POWER_SIM_SEED = 4242
+# Beyond this many seeds the skewness-aware mean test and the t-test have the same power
+# on normal data (within 2 points from 50 seeds on), so the t-test's count is used as is.
+_POWER_SIM_MAX_N = 400
 
 
 class ConfidenceInterval(NamedTuple):
@@ -48,6 +84,27 @@ class ConfidenceInterval(NamedTuple):
     high: float
 
 
+class SeedAdvice(NamedTuple):
+    """How many seeds a claim would need, and why (or why no count helps).
+
+    Attributes
+    ----------
+    n : int or None
+        Suggested number of seeds; None when no number of seeds would help or the test
+        kind has no power model.
+    note : str
+        One sentence for the report.
+
+    Examples
+    --------
+    >>> SeedAdvice(None, "the observed effect is on the opposite side of the claim").n is None
+    True
+    """
+
+    n: int | None
+    note: str
+
+
 @dataclass(frozen=True)
 class TestResult:
     """The outcome of one statistical test on per-seed samples.
@@ -55,7 +112,8 @@ class TestResult:
     Attributes
     ----------
     test : str
-        Name of the test (``"page_trend_test"``, ``"ttest_rel"``, ``"wilcoxon"``, ...).
+        Name of the test (``"page_trend_test"``, ``"ttest_rel"``, ``"wilcoxon"``,
+        ``"ttest_1samp_skew"``, ``"sign_test"``, ``"pitman_morgan"``, ...).
     statistic : float
         The test statistic.
     pvalue : float
@@ -68,13 +126,15 @@ class TestResult:
     effect : float
         The effect estimate.
     ci : ConfidenceInterval
-        Confidence interval of the effect (``ci_level``, bootstrap over seeds).
+        Confidence interval of the effect at ``ci_level``.
     n : int
         Number of seeds (blocks) used.
     sd : float
         Standard deviation of the per-seed effect, for power calculations.
+    ci_level : float
+        Confidence level of ``ci`` (below 0.95 only where too few seeds allow no more).
     extra : dict
-        Test-specific extras (standardised size, probability of improvement, margin...).
+        Test-specific extras (claimed direction, standardised size, margin...).
     """
 
     __test__ = False  # not a pytest test class
@@ -88,7 +148,7 @@ class TestResult:
     ci: ConfidenceInterval
     n: int
     sd: float = math.nan
-    ci_level: float = 0.95
+    ci_level: float = _CI_LEVEL
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,10 +166,20 @@ class TestResult:
         )
 
 
+_NO_CI = ConfidenceInterval(math.nan, math.nan)
+
+
+# --------------------------------------------------------------------------------------
+# input checks and small helpers
+# --------------------------------------------------------------------------------------
+
+
 def _as_2d(values: Any, name: str = "values") -> np.ndarray:
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim != 2:
         raise ValueError(f"`{name}` must be 2-D (seeds x levels); got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` contains NaN or inf; drop or replace diverged runs first.")
     return arr
 
 
@@ -122,13 +192,106 @@ def _as_1d(values: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _constant(d: np.ndarray) -> bool:
-    """No spread beyond float round-off (0.90 - 0.80 vs 0.92 - 0.82): treat as zero variance.
+def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    a, b = _as_1d(a, "a"), _as_1d(b, "b")
+    if a.shape != b.shape:
+        raise ValueError(f"`a` and `b` must pair up; got {a.size} and {b.size} seeds.")
+    return a, b
 
-    scipy's t-tests warn ("catastrophic cancellation") on such data, an error under
-    ``filterwarnings = error``; the limit they approach is the zero-variance answer.
+
+def _t_ppf(p: float, df: int) -> float:
+    # scipy.special directly: the distribution objects add ~100 us a call, which the
+    # calibration simulations pay thousands of times; the values are identical.
+    return float(_special.stdtrit(df, p))
+
+
+def _constant_rows(d: np.ndarray) -> np.ndarray:
+    """Rows with no spread beyond float round-off (0.90 - 0.80 vs 0.92 - 0.82).
+
+    The t statistic of such a row is round-off divided by round-off; its limit is the
+    zero-variance answer.
     """
-    return bool(np.ptp(d) <= 1e-12 * np.max(np.abs(d)))
+    return np.ptp(d, axis=-1) <= 1e-12 * np.max(np.abs(d), axis=-1)
+
+
+def _constant(d: np.ndarray) -> bool:
+    return bool(_constant_rows(d))
+
+
+def _floor_p(p: Any) -> Any:
+    """Clip p-values into [smallest double, 1]: underflow never reports certainty."""
+    return np.clip(p, _P_FLOOR, 1.0)
+
+
+def _alternative(greater: bool) -> str:
+    return "greater" if greater else "less"
+
+
+def _pick(greater: bool, p_up: float, p_down: float) -> tuple[float, float]:
+    """(claimed, opposite) one-sided p-values."""
+    return (p_up, p_down) if greater else (p_down, p_up)
+
+
+# --------------------------------------------------------------------------------------
+# confidence intervals
+# --------------------------------------------------------------------------------------
+
+
+def _t_interval(x: np.ndarray, level: float = _CI_LEVEL) -> ConfidenceInterval:
+    """Student t interval of a mean: exact on normal data at any n."""
+    n, mean = x.size, float(x.mean())
+    sd = 0.0 if _constant(x) else float(x.std(ddof=1))
+    half = _t_ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)
+    return ConfidenceInterval(mean - half, mean + half)
+
+
+def _tau_null_variance(k: int) -> float:
+    """Variance of one seed's Kendall tau against k ordered levels under no trend (no ties)."""
+    return 2.0 * (2 * k + 5) / (9.0 * k * (k - 1))
+
+
+def _tau_interval(taus: np.ndarray, k: int, level: float = _CI_LEVEL) -> ConfidenceInterval:
+    """t interval of the mean per-seed tau, kept honest near the bounds of [-1, 1].
+
+    Near ±1 the per-seed taus pile up on the bound (ten seeds can all show tau = 1 when
+    the true mean is 0.9), the sample variance collapses and a plain t interval covers
+    as little as 30%. The interval is ``{mu : (m - mu)^2 <= t^2 max(s^2, f(mu)) / n}``
+    with the floor ``f(mu) = 0.5 V0(k) (1 - mu^2)``, V0 the null variance of one tau: it
+    only binds near the bounds (measured coverage >= 94.8% at 5-20 seeds, 3-8 levels,
+    true mean tau from 0 to 0.99 on normal data).
+    """
+    n, m = taus.size, float(taus.mean())
+    sd = 0.0 if _constant(taus) else float(taus.std(ddof=1))
+    q = _t_ppf(0.5 + level / 2, n - 1)
+    half = q * sd / math.sqrt(n)
+    f = q * q * _TAU_VARIANCE_FLOOR * _tau_null_variance(k) / n
+    # (m - mu)^2 <= f (1 - mu^2)  <=>  (1 + f) mu^2 - 2 m mu + m^2 - f <= 0
+    root = math.sqrt(max(m * m - (1 + f) * (m * m - f), 0.0))
+    low, high = min(m - half, (m - root) / (1 + f)), max(m + half, (m + root) / (1 + f))
+    return ConfidenceInterval(max(low, -1.0), min(high, 1.0))
+
+
+def _order_statistic_rank(n: int, level: float = _CI_LEVEL) -> tuple[int, float]:
+    """Largest j with P(Bin(n, 1/2) <= j - 1) <= (1 - level)/2, and the exact coverage.
+
+    ``[x_(j), x_(n+1-j)]`` then covers the median of any continuous distribution with
+    probability ``1 - 2 P(Bin(n, 1/2) <= j - 1)``. j = 0 means no such interval exists at
+    this n; the caller falls back to the sample range.
+    """
+    tail = (1.0 - level) / 2.0
+    cdf = _special.bdtr(np.arange(n), n, 0.5)  # cdf[j - 1] = P(B <= j - 1)
+    ok = np.flatnonzero(cdf <= tail)
+    j = int(ok[-1]) + 1 if ok.size else 0
+    coverage = 1.0 - 2.0 * float(cdf[j - 1]) if j else 1.0 - 2.0 * 0.5**n
+    return j, coverage
+
+
+def _median_interval(x: np.ndarray, level: float = _CI_LEVEL) -> tuple[ConfidenceInterval, float]:
+    """Distribution-free order-statistic CI of the median, with its exact coverage."""
+    xs = np.sort(x)
+    j, coverage = _order_statistic_rank(xs.size, level)
+    j = max(j, 1)  # too few seeds for the level: the sample range, at its lower coverage
+    return ConfidenceInterval(float(xs[j - 1]), float(xs[xs.size - j])), coverage
 
 
 def bootstrap_ci(
@@ -138,26 +301,131 @@ def bootstrap_ci(
     confidence_level: float = 0.95,
     n_resamples: int = _BOOTSTRAP_RESAMPLES,
 ) -> ConfidenceInterval:
-    """Percentile bootstrap CI of ``statistic`` over the first axis (seeds).
+    """BCa bootstrap CI of ``statistic`` over the first axis (seeds), via ``scipy.stats.bootstrap``.
 
-    Uses a fixed generator so the same samples always give the same interval.
+    Whole rows are resampled with a fixed generator, so the same samples always give the
+    same interval. Constant samples give the point interval; fewer than 3 rows (nothing to
+    resample) give NaNs. For a mean prefer a t interval: at 10 seeds a bootstrap of the
+    mean covers only ~91% of the time.
+
+    Parameters
+    ----------
+    samples : array_like, shape (n_seeds, ...)
+        One row per seed.
+    statistic : callable
+        Maps an array of rows to a scalar (default: the mean).
+    confidence_level : float
+        Two-sided level.
+    n_resamples : int
+        Bootstrap resamples.
 
     Examples
     --------
-    >>> ci = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0]))
-    >>> ci.low <= 2.5 <= ci.high
+    >>> ci = bootstrap_ci(np.array([1.0, 2.0, 3.0, 4.0, 6.0]))
+    >>> ci.low <= 3.2 <= ci.high
     True
+    >>> bootstrap_ci(np.array([5.0, 5.0, 5.0]))
+    ConfidenceInterval(low=5.0, high=5.0)
     """
     samples = np.asarray(samples, dtype=np.float64)
-    if samples.shape[0] < 2 or np.all(samples == samples[0]):
+    n = samples.shape[0]
+    if n >= 1 and np.all(samples == samples[0]):
         value = float(statistic(samples))
         return ConfidenceInterval(value, value)
-    gen = np.random.default_rng(_BOOTSTRAP_SEED)
-    idx = gen.integers(0, samples.shape[0], size=(n_resamples, samples.shape[0]))
-    dist = np.array([statistic(samples[i]) for i in idx], dtype=np.float64)
-    tail = (1.0 - confidence_level) / 2.0
-    low, high = np.quantile(dist, [tail, 1.0 - tail])
-    return ConfidenceInterval(float(low), float(high))
+    if n < 3:
+        return _NO_CI
+    fast = statistic is np.mean and samples.ndim == 1
+
+    def on_rows(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = idx.astype(np.intp)
+        if fast:
+            return samples[idx].mean(axis=-1)
+        flat = idx.reshape(-1, idx.shape[-1])
+        out = np.array([statistic(samples[i]) for i in flat], dtype=np.float64)
+        return out.reshape(idx.shape[:-1])
+
+    return _bca(on_rows, (np.arange(n, dtype=np.float64),), confidence_level, n_resamples,
+                paired=False)
+
+
+def _bca(statistic: Callable[..., np.ndarray], data: tuple[np.ndarray, ...], level: float,
+         n_resamples: int, *, paired: bool) -> ConfidenceInterval:
+    """scipy's BCa interval with a fixed generator; NaNs when it is undefined.
+
+    A degenerate bootstrap distribution (every resample equal) gives the point interval.
+    Otherwise scipy is asked only for inputs it can answer, but a rare resample can still
+    make a statistic infinite (a resampled sd of 0 in a ratio); such cases give NaNs
+    rather than a warning, and callers fall back on their exact interval.
+    """
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")  # scipy's DegenerateDataWarning: handled below
+        res = _st.bootstrap(data, statistic, n_resamples=n_resamples, vectorized=True,
+                            paired=paired, confidence_level=level, method="BCa",
+                            rng=np.random.default_rng(_BOOTSTRAP_SEED))
+    dist = np.asarray(res.bootstrap_distribution)
+    if np.all(np.isfinite(dist)) and np.ptp(dist) == 0:
+        return ConfidenceInterval(float(dist[0]), float(dist[0]))
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        return _NO_CI
+    return ConfidenceInterval(low, high)
+
+
+def _sd_ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return a.std(axis=axis, ddof=1) / b.std(axis=axis, ddof=1)
+
+
+def _hull(first: ConfidenceInterval, second: ConfidenceInterval) -> ConfidenceInterval:
+    """Smallest interval containing both (NaN parts ignored)."""
+    lows = [v for v in (first.low, second.low) if not math.isnan(v)]
+    highs = [v for v in (first.high, second.high) if not math.isnan(v)]
+    if not lows or not highs:
+        return _NO_CI
+    return ConfidenceInterval(min(lows), max(highs))
+
+
+def _pitman_morgan_ratio_interval(a: np.ndarray, b: np.ndarray,
+                                  level: float = _CI_LEVEL) -> ConfidenceInterval:
+    """CI of sd(a)/sd(b) for paired normal data, inverting the Pitman–Morgan test.
+
+    At ratio lambda, a + lambda b and a - lambda b are uncorrelated exactly when
+    lambda = sd(a)/sd(b); the CI is every lambda whose correlation test does not reject,
+    the roots of a quadratic in lambda^2. Exact under bivariate normality.
+    """
+    n = a.size
+    da, db = a - a.mean(), b - b.mean()
+    saa, sbb, sab = float(da @ da), float(db @ db), float(da @ db)
+    if sbb <= 0:
+        return _NO_CI
+    q = _t_ppf(0.5 + level / 2, n - 2)
+    c = q * q / (n - 2 + q * q)  # r^2 at the critical t
+    quad_a = (1 - c) * sbb * sbb
+    quad_b = -2 * saa * sbb * (1 + c) + 4 * c * sab * sab
+    quad_c = (1 - c) * saa * saa
+    root = math.sqrt(max(quad_b * quad_b - 4 * quad_a * quad_c, 0.0))
+    low2, high2 = (-quad_b - root) / (2 * quad_a), (-quad_b + root) / (2 * quad_a)
+    return ConfidenceInterval(math.sqrt(max(low2, 0.0)), math.sqrt(max(high2, 0.0)))
+
+
+def _f_ratio_interval(a: np.ndarray, b: np.ndarray, level: float = _CI_LEVEL) -> ConfidenceInterval:
+    """CI of sd(a)/sd(b) for independent normal samples (the F interval)."""
+    var_a, var_b = float(a.var(ddof=1)), float(b.var(ddof=1))
+    if var_b <= 0:
+        return _NO_CI
+    ratio = var_a / var_b
+    lo_q, hi_q = _st.f.ppf([(1 - level) / 2, (1 + level) / 2], a.size - 1, b.size - 1)
+    return ConfidenceInterval(math.sqrt(ratio / hi_q), math.sqrt(ratio / lo_q))
+
+
+def _ratio_bootstrap_ok(*samples: np.ndarray) -> bool:
+    # A leave-one-out sample with zero spread makes the BCa jackknife infinite.
+    return all(x.size >= 4 and np.unique(x).size >= 3 for x in samples)
+
+
+# --------------------------------------------------------------------------------------
+# Kendall tau and Page's trend test
+# --------------------------------------------------------------------------------------
 
 
 def kendall_tau_rows(values: np.ndarray) -> np.ndarray:
@@ -180,6 +448,16 @@ def kendall_tau_rows(values: np.ndarray) -> np.ndarray:
     return np.where(untied > 0, taus, 0.0)
 
 
+def _page_block_stats(values: np.ndarray, increasing: bool) -> tuple[float, float]:
+    """Mean and sd of the per-seed Page statistic l_i = sum_j j * rank_ij, claimed order."""
+    ranks = _st.rankdata(values, axis=1)
+    k = values.shape[1]
+    weights = np.arange(1, k + 1) if increasing else np.arange(k, 0, -1)
+    per_seed = ranks @ weights
+    sd = float(per_seed.std(ddof=1)) if per_seed.size > 1 else math.nan
+    return float(per_seed.mean()), sd
+
+
 def trend_test(values: Any, *, increasing: bool, ci: bool = True) -> TestResult:
     """Page's L test for a monotone trend across ordered levels, seeds as blocks.
 
@@ -190,12 +468,15 @@ def trend_test(values: Any, *, increasing: bool, ci: bool = True) -> TestResult:
     increasing : bool
         The claimed direction.
     ci : bool
-        Whether to bootstrap the effect's CI (skip for fast simulations).
+        Whether to compute the effect's CI.
 
     Returns
     -------
     TestResult
-        Effect: mean per-seed Kendall tau between level and value.
+        Effect: mean per-seed Kendall tau between level and value, with a t interval
+        kept honest near ±1 (see ``_tau_interval``). ``extra`` holds the mean and sd of
+        the per-seed Page statistic in the claimed order (``l_mean``, ``l_sd``) for
+        :func:`seeds_needed_for`.
 
     Examples
     --------
@@ -212,21 +493,28 @@ def trend_test(values: Any, *, increasing: bool, ci: bool = True) -> TestResult:
         raise ValueError(f"Page's trend test needs >= 2 seeds; got {n}.")
     up = _st.page_trend_test(values)
     down = _st.page_trend_test(values[:, ::-1])
-    claimed, opposite = (up, down) if increasing else (down, up)
+    p_up, p_down = float(_floor_p(up.pvalue)), float(_floor_p(down.pvalue))
+    claimed, opposite = _pick(increasing, p_up, p_down)
     taus = kendall_tau_rows(values)
-    interval = bootstrap_ci(taus) if ci else ConfidenceInterval(math.nan, math.nan)
+    l_mean, l_sd = _page_block_stats(values, increasing)
     return TestResult(
         test="page_trend_test",
         statistic=float(up.statistic),
-        pvalue=float(claimed.pvalue),
-        pvalue_opposite=float(opposite.pvalue),
+        pvalue=claimed,
+        pvalue_opposite=opposite,
         effect_name="mean Kendall tau",
         effect=float(taus.mean()),
-        ci=interval,
+        ci=_tau_interval(taus, k) if ci else _NO_CI,
         n=n,
         sd=float(taus.std(ddof=1)),
-        extra={"method": up.method},
+        extra={"method": up.method, "alternative": _alternative(increasing), "levels": k,
+               "l_mean": l_mean, "l_sd": l_sd},
     )
+
+
+# --------------------------------------------------------------------------------------
+# Wilcoxon signed-rank
+# --------------------------------------------------------------------------------------
 
 
 _SIGN_FLIP_MAX_N = 13  # scipy enumerates all 2**n sign flips up to here, too
@@ -259,16 +547,131 @@ def _wilcoxon_pair(d: np.ndarray) -> tuple[float, float, float]:
         return _sign_flip_pvalues(d)
     greater = _st.wilcoxon(d, alternative="greater")
     less = _st.wilcoxon(d, alternative="less")
-    return float(greater.statistic), float(greater.pvalue), float(less.pvalue)
+    return (float(greater.statistic), float(_floor_p(greater.pvalue)),
+            float(_floor_p(less.pvalue)))
 
 
-def _t_both(d: np.ndarray, ttest: Callable[[str], Any]) -> tuple[float, float, float]:
-    """Statistic and both one-sided p-values of a t-test on differences ``d``."""
-    if _constant(d):  # zero variance: the sign is certain only if d != 0
-        statistic = math.copysign(math.inf, d[0]) if d[0] else 0.0
-        return statistic, float(d[0] <= 0), float(d[0] >= 0)
-    up = ttest("greater")
-    return float(up.statistic), float(up.pvalue), float(ttest("less").pvalue)
+# --------------------------------------------------------------------------------------
+# t-based cores (vectorised over rows: the simulations in the tests reuse them)
+# --------------------------------------------------------------------------------------
+
+
+def _zero_variance_pvalues(mean: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A constant difference is as strong as an exact sign test: 0.5**n its way, 1 the other."""
+    strongest = 0.5**n
+    return np.where(mean > 0, strongest, 1.0), np.where(mean < 0, strongest, 1.0)
+
+
+def _t_core(d: np.ndarray, value: Any = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Student t statistic and one-sided p-values (mean > value, mean < value) per row."""
+    d = np.asarray(d, dtype=np.float64) - np.asarray(value, dtype=np.float64)[..., None]
+    n = d.shape[-1]
+    mean = d.mean(axis=-1)
+    const = _constant_rows(d)
+    sd = np.where(const, 1.0, d.std(axis=-1, ddof=1))
+    t = mean / (sd / math.sqrt(n))
+    p_up, p_down = _special.stdtr(n - 1, -t), _special.stdtr(n - 1, t)
+    z_up, z_down = _zero_variance_pvalues(mean, n)
+    t = np.where(const, np.where(mean > 0, np.inf, np.where(mean < 0, -np.inf, 0.0)), t)
+    return t, _floor_p(np.where(const, z_up, p_up)), _floor_p(np.where(const, z_down, p_down))
+
+
+def _adjusted_skewness(x: np.ndarray) -> np.ndarray:
+    """Adjusted Fisher–Pearson skewness G1 per row (``scipy.stats.skew(bias=False)``).
+
+    0 for a flat row (and below 3 values, where skewness is undefined).
+    """
+    n = x.shape[-1]
+    if n < 3:
+        return np.zeros(x.shape[:-1])
+    dev = x - x.mean(axis=-1, keepdims=True)
+    m2 = (dev * dev).mean(axis=-1)
+    m3 = (dev * dev * dev).mean(axis=-1)
+    flat = m2 <= 1e-24 * np.max(np.abs(x), axis=-1) ** 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g1 = np.where(flat, 0.0, m3 / np.where(flat, 1.0, m2) ** 1.5)
+    return g1 * math.sqrt(n * (n - 1)) / (n - 2)
+
+
+def _hall_lower(t: np.ndarray, gamma: np.ndarray, n: int) -> np.ndarray:
+    """Hall's (1992) skewness-corrected statistic for the lower tail, gamma >= 0.
+
+    Hall's cubic ``t + a t^2 + a^2 t^3 / 3 + b`` (a = gamma / (3 sqrt n), b = gamma /
+    (6 sqrt n)) is flat at u = a t = -1 and, below, falls steeply back towards minus
+    infinity: the very samples that mislead a t-test on right-skewed data (no large value
+    drawn, so a small mean AND a small sd: t of -3 to -8 at 10 seeds) would reject again.
+    Below u = -1 the statistic therefore keeps only a fifth of t's slope: a sample far
+    beyond the turning point still counts as evidence, a merely tight one does not.
+    """
+    a = gamma / (3.0 * math.sqrt(n))
+    b = gamma / (6.0 * math.sqrt(n))
+    u = a * t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        turn = np.where(a > 0, -1.0 / np.where(a > 0, a, 1.0), 0.0)  # t where u = -1
+    beyond = turn / 3.0 + _HALL_TAIL_SLOPE * (t - turn)  # the cubic at u = -1 is turn / 3
+    return np.where(u >= -1.0, t * (1.0 + u + u * u / 3.0), beyond) + b
+
+
+def _skew_t_core(x: np.ndarray, value: Any = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Skewness-aware one-sample mean test per row: t, p(mean > value), p(mean < value).
+
+    Each one-sided p-value applies Hall's correction only where skewness makes the t-test
+    liberal: right skew (G1 > 0) against the lower-tail claim, left skew against the
+    upper-tail claim, with the skewness inflated by ``2 + 10 / n`` (see ``one_sample_test``).
+    On symmetric data it is therefore never more liberal than the t-test.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    n = x.shape[-1]
+    t, p_up_t, p_down_t = _t_core(x, value)
+    const = _constant_rows(x - np.asarray(value, dtype=np.float64)[..., None])
+    g = _adjusted_skewness(x) * (_SKEW_INFLATION[0] + _SKEW_INFLATION[1] / n)
+    finite_t = np.where(np.isfinite(t), t, 0.0)
+    p_down = _special.stdtr(n - 1, _hall_lower(finite_t, np.maximum(g, 0.0), n))
+    p_up = _special.stdtr(n - 1, _hall_lower(-finite_t, np.maximum(-g, 0.0), n))
+    p_up = np.where(const, p_up_t, np.maximum(p_up, p_up_t))
+    p_down = np.where(const, p_down_t, np.maximum(p_down, p_down_t))
+    return t, _floor_p(p_up), _floor_p(p_down)
+
+
+def _sign_core(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact sign test per row on ``d`` (zeros dropped): n above, p(above), p(below)."""
+    above = np.count_nonzero(d > 0, axis=-1)
+    m = above + np.count_nonzero(d < 0, axis=-1)
+    p_up = np.where(m > 0, _special.bdtrc(above - 1, m, 0.5), 1.0)
+    p_down = np.where(m > 0, _special.bdtr(above, m, 0.5), 1.0)
+    return above, _floor_p(p_up), _floor_p(p_down)
+
+
+def _pitman_morgan_core(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Pitman–Morgan per row: r = corr(a + b, a - b), t, p(var a < var b), p(var a > var b).
+
+    cov(a + b, a - b) = var a - var b, so the correlation test (t with n - 2 df) is an exact
+    test of equal variances for paired normal data. When a + b or a - b is constant the
+    spreads are equal and there is no evidence either way (p = 1, 1); a correlation of
+    ±1 otherwise is as strong as an exact sign test (0.5**n), never p = 0.
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    n = a.shape[-1]
+    s, d = a + b, a - b
+    no_info = _constant_rows(s) | _constant_rows(d)
+    sc, dc = s - s.mean(axis=-1, keepdims=True), d - d.mean(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = (sc * dc).sum(axis=-1) / np.sqrt((sc * sc).sum(axis=-1) * (dc * dc).sum(axis=-1))
+    r = np.where(no_info, 0.0, np.clip(r, -1.0, 1.0))
+    perfect = ~no_info & (1.0 - r * r <= 1e-12)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(perfect, np.sign(r) * np.inf,
+                     r * math.sqrt(n - 2) / np.sqrt(np.where(perfect, 1.0, 1.0 - r * r)))
+    p_small, p_large = _special.stdtr(n - 2, t), _special.stdtr(n - 2, -t)
+    z_large, z_small = _zero_variance_pvalues(r, n)
+    p_small = np.where(no_info, 1.0, np.where(perfect, z_small, p_small))
+    p_large = np.where(no_info, 1.0, np.where(perfect, z_large, p_large))
+    return r, np.where(no_info, 0.0, t), _floor_p(p_small), _floor_p(p_large)
+
+
+# --------------------------------------------------------------------------------------
+# paired and one-sample tests
+# --------------------------------------------------------------------------------------
 
 
 def paired_test(
@@ -284,13 +687,16 @@ def paired_test(
         Claimed direction: ``A > B`` when True, ``A < B`` when False.
     test : {"wilcoxon", "t"}
         Wilcoxon signed-rank (default: no normality assumption, robust to the bounded,
-        tied values accuracies take) or the paired t-test.
+        tied values accuracies take) or the paired t-test. Under "A and B alike" the
+        paired differences are symmetric, so both are calibrated on skewed metrics too.
+    ci : bool
+        Whether to compute the effect's CI.
 
     Returns
     -------
     TestResult
-        Effect: mean paired difference A − B, with its standardised size (``extra["dz"]``,
-        mean/sd of the differences) and the probability of improvement
+        Effect: mean paired difference A − B with its t interval, its standardised size
+        (``extra["dz"]``, mean/sd of the differences) and the probability of improvement
         (``extra["prob_improvement"]``, P(A > B) across seeds, ties counted half).
 
     Examples
@@ -299,64 +705,72 @@ def paired_test(
     >>> round(r.effect, 3), r.pvalue < 0.001
     (2.167, True)
     """
-    a, b = _as_1d(a, "a"), _as_1d(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"`a` and `b` must pair up; got {a.size} and {b.size} seeds.")
+    a, b = _pair(a, b)
     d = a - b
     if test == "t":
-        statistic, p_up, p_down = _t_both(d, lambda alt: _st.ttest_rel(a, b, alternative=alt))
+        t, p_up, p_down = _t_core(d[None, :])
+        statistic, p_up, p_down = float(t[0]), float(p_up[0]), float(p_down[0])
         name = "ttest_rel"
     elif test == "wilcoxon":
         statistic, p_up, p_down = _wilcoxon_pair(d)
         name = "wilcoxon"
     else:
         raise ValueError(f"`test` must be 'wilcoxon' or 't'; got {test!r}.")
-    sd = float(d.std(ddof=1))
-    dz = float(d.mean() / sd) if sd > 0 else math.copysign(math.inf, d.mean()) if d.mean() else 0.0
+    sd = 0.0 if _constant(d) else float(d.std(ddof=1))
+    mean = float(d.mean())
+    dz = mean / sd if sd > 0 else math.copysign(math.inf, mean) if mean else 0.0
     prob = float(np.mean(d > 0) + 0.5 * np.mean(d == 0))
+    claimed, opposite = _pick(greater, p_up, p_down)
     return TestResult(
         test=name,
         statistic=statistic,
-        pvalue=p_up if greater else p_down,
-        pvalue_opposite=p_down if greater else p_up,
+        pvalue=claimed,
+        pvalue_opposite=opposite,
         effect_name="mean difference",
-        effect=float(d.mean()),
-        ci=bootstrap_ci(d) if ci else ConfidenceInterval(math.nan, math.nan),
+        effect=mean,
+        ci=_t_interval(d) if ci else _NO_CI,
         n=int(d.size),
         sd=sd,
-        extra={"dz": dz, "prob_improvement": prob},
+        extra={"dz": dz, "prob_improvement": prob, "alternative": _alternative(greater)},
     )
 
 
-def _tost_core(d: np.ndarray, low: float, high: float) -> tuple[float, float, float, float]:
-    """p of ``mean > low``, p of ``mean < high``, p of ``mean < low``, p of ``mean > high``."""
-    if _constant(d):
-        v = d[0]
-        return (float(v <= low), float(v >= high), float(v >= low), float(v <= high))
-    p_above_low = _st.ttest_1samp(d, low, alternative="greater").pvalue
-    p_below_high = _st.ttest_1samp(d, high, alternative="less").pvalue
-    p_below_low = _st.ttest_1samp(d, low, alternative="less").pvalue
-    p_above_high = _st.ttest_1samp(d, high, alternative="greater").pvalue
-    return float(p_above_low), float(p_below_high), float(p_below_low), float(p_above_high)
+_MEAN_TESTS = {"t": ("ttest_1samp_skew", _skew_t_core), "student": ("ttest_1samp", _t_core)}
 
 
-def _equivalence(d: np.ndarray, center: float, margin: float, name: str, ci: bool,
-                 effect_name: str) -> TestResult:
+def _tost_core(x: np.ndarray, low: float, high: float,
+               core: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] = _t_core,
+               ) -> tuple[float, float, float, float]:
+    """p of ``mean > low``, p of ``mean < high``, p of ``mean < low``, p of ``mean > high``.
+
+    On constant data each side is an exact sign test: 0.5**n when the constant lies on
+    that side of the bound, else 1.
+    """
+    _, above_low, below_low = core(x[None, :], low)
+    _, above_high, below_high = core(x[None, :], high)
+    return (float(above_low[0]), float(below_high[0]), float(below_low[0]),
+            float(above_high[0]))
+
+
+def _equivalence(x: np.ndarray, center: float, margin: float, name: str, ci: bool,
+                 effect_name: str, core: Callable[..., Any] = _t_core,
+                 mean_test: str = "ttest_1samp") -> TestResult:
     if not margin > 0:
         raise ValueError(f"`margin` must be > 0; got {margin!r}.")
-    p_lo, p_hi, p_below, p_above = _tost_core(d, center - margin, center + margin)
+    p_lo, p_hi, p_below, p_above = _tost_core(x, center - margin, center + margin, core)
     return TestResult(
         test=name,
-        statistic=float(d.mean() - center),
+        statistic=float(x.mean() - center),
         pvalue=max(p_lo, p_hi),
         # Bonferroni over the two sides: either side beyond the margin refutes.
         pvalue_opposite=min(1.0, 2 * min(p_below, p_above)),
         effect_name=effect_name,
-        effect=float(d.mean()),
-        ci=bootstrap_ci(d) if ci else ConfidenceInterval(math.nan, math.nan),
-        n=int(d.size),
-        sd=float(d.std(ddof=1)),
-        extra={"margin": margin, "center": center, "p_lower": p_lo, "p_upper": p_hi},
+        effect=float(x.mean()),
+        ci=_t_interval(x) if ci else _NO_CI,
+        n=int(x.size),
+        sd=0.0 if _constant(x) else float(x.std(ddof=1)),
+        extra={"margin": margin, "center": center, "p_lower": p_lo, "p_upper": p_hi,
+               "mean_test": mean_test},
     )
 
 
@@ -365,7 +779,7 @@ def tost_paired(a: Any, b: Any, *, margin: float, ci: bool = True) -> TestResult
 
     ``pvalue`` is the TOST p-value (max of the two one-sided t-tests);
     ``pvalue_opposite`` is the smaller one-sided p-value that the mean difference lies
-    beyond the margin on either side.
+    beyond the margin on either side, doubled (Bonferroni over the two sides).
 
     Examples
     --------
@@ -373,65 +787,162 @@ def tost_paired(a: Any, b: Any, *, margin: float, ci: bool = True) -> TestResult
     >>> r.pvalue < 0.05
     True
     """
-    a, b = _as_1d(a, "a"), _as_1d(b, "b")
-    if a.shape != b.shape:
-        raise ValueError(f"`a` and `b` must pair up; got {a.size} and {b.size} seeds.")
+    a, b = _pair(a, b)
     return _equivalence(a - b, 0.0, margin, "tost_paired", ci, "mean difference")
 
 
 def one_sample_test(
     x: Any, value: float, *, greater: bool = True, test: str = "t", ci: bool = True
 ) -> TestResult:
-    """One-sided one-sample test of the mean (t) or median (Wilcoxon) against ``value``.
+    """One-sided one-sample test of the mean or the median of ``x`` against ``value``.
+
+    Parameters
+    ----------
+    x : array_like, shape (n_seeds,)
+        Per-seed values.
+    value : float
+        The threshold.
+    greater : bool
+        Claimed direction: above ``value`` when True.
+    test : {"t", "sign", "student", "wilcoxon"}
+        - ``"t"`` (the mean; test name ``"ttest_1samp_skew"``): a t-test whose one-sided
+          p-values are corrected for skewness where skewness makes a t-test liberal:
+          Hall's (1992) transformation with the sample skewness inflated by ``2 + 10/n``,
+          applied only against the claim that skewness favours (right skew against
+          "below", left skew against "above"), never below the plain t p-value. A plain
+          one-sided t-test on lognormal(sigma=1) data at 10 seeds rejects a true "mean
+          below" claim 20% of the time at alpha = 0.05. This test, 100,000 simulated
+          samples per cell with the mean at the value, share of p < 0.05 (claim above /
+          claim below; mirrored data swap the two):
+
+          ======================  ===============  ===============  ===============
+          distribution            5 seeds          10 seeds         20 seeds
+          ======================  ===============  ===============  ===============
+          normal                  0.029 / 0.028    0.031 / 0.032    0.039 / 0.039
+          lognormal sigma=0.5     0.009 / 0.056    0.015 / 0.044    0.022 / 0.035
+          lognormal sigma=1.0     0.002 / 0.085    0.005 / 0.047    0.008 / 0.030
+          student t, 3 df         0.026 / 0.026    0.038 / 0.037    0.043 / 0.043
+          ======================  ===============  ===============  ===============
+
+          It is calibrated from 10 seeds on (at 30 and 50 seeds: at most 0.048), not below
+          (lognormal sigma=1: 0.066 at 7 seeds, 0.085 at 5). The price is power: on normal
+          data it detects a shift of 0.8 sd at 10 seeds 55% of the time (t-test: 76%),
+          1.5 sd 81% (t: 99.6%); at 20 seeds 0.57 sd 71% (t: 79%); from 50 seeds on the
+          two are within 2 points.
+        - ``"sign"`` (the median; test name ``"sign_test"``): the exact sign test on the
+          counts above and below ``value`` (ties dropped). Calibrated for any continuous
+          distribution. Wilcoxon is not a median test on skewed data (it tests symmetry).
+        - ``"student"``: the plain t-test (``"ttest_1samp"``), calibrated only for
+          symmetric data; more powerful there than ``"t"``.
+        - ``"wilcoxon"``: the signed-rank test of ``x - value`` (symmetric data only).
+    ci : bool
+        Whether to compute the effect's CI.
+
+    Returns
+    -------
+    TestResult
+        Effect: the mean with its t interval (``"t"``, ``"student"``, ``"wilcoxon"``) or
+        the median with its order-statistic interval (``"sign"``; ``extra`` then holds
+        ``n_above``, ``n_below``, ``n_zero``, ``share_above`` and ``ci_coverage``).
 
     Examples
     --------
     >>> one_sample_test([0.9, 0.92, 0.95, 0.91], 0.5).pvalue < 0.001
     True
+    >>> r = one_sample_test([3.1, 2.0, 5.5, 4.2, 3.3, 2.8, 6.1, 3.9], 2.5, test="sign")
+    >>> r.test, r.statistic, round(r.pvalue, 4)
+    ('sign_test', 7.0, 0.0352)
     """
     x = _as_1d(x, "x")
-    d = x - value
-    if test == "t":
-        statistic, p_up, p_down = _t_both(d, lambda alt: _st.ttest_1samp(x, value,
-                                                                          alternative=alt))
-        name = "ttest_1samp"
+    extra: dict[str, Any] = {"value": value, "alternative": _alternative(greater)}
+    effect_name, effect = "mean", float(x.mean())
+    interval, ci_level = (_t_interval(x) if ci else _NO_CI), _CI_LEVEL
+    if test in _MEAN_TESTS:
+        name, core = _MEAN_TESTS[test]
+        t, up, down = core(x[None, :], value)
+        statistic, p_up, p_down = float(t[0]), float(up[0]), float(down[0])
     elif test == "wilcoxon":
-        statistic, p_up, p_down = _wilcoxon_pair(d)
+        statistic, p_up, p_down = _wilcoxon_pair(x - value)
         name = "wilcoxon"
+    elif test == "sign":
+        d = x - value
+        above, up, down = _sign_core(d[None, :])
+        statistic, p_up, p_down = float(above[0]), float(up[0]), float(down[0])
+        name, effect_name, effect = "sign_test", "median", float(np.median(x))
+        n_above, n_below = int(above[0]), int(np.count_nonzero(d < 0))
+        extra.update(n_above=n_above, n_below=n_below, n_zero=int(x.size - n_above - n_below),
+                     share_above=n_above / (n_above + n_below) if n_above + n_below else 0.5)
+        median_ci, coverage = _median_interval(x)
+        extra["ci_coverage"] = coverage
+        interval = median_ci if ci else _NO_CI
+        ci_level = min(coverage, _CI_LEVEL)
     else:
-        raise ValueError(f"`test` must be 't' or 'wilcoxon'; got {test!r}.")
+        raise ValueError(
+            f"`test` must be 't', 'sign', 'student' or 'wilcoxon'; got {test!r}.")
+    claimed, opposite = _pick(greater, p_up, p_down)
     return TestResult(
         test=name,
         statistic=statistic,
-        pvalue=p_up if greater else p_down,
-        pvalue_opposite=p_down if greater else p_up,
-        effect_name="mean",
-        effect=float(x.mean()),
-        ci=bootstrap_ci(x) if ci else ConfidenceInterval(math.nan, math.nan),
+        pvalue=claimed,
+        pvalue_opposite=opposite,
+        effect_name=effect_name,
+        effect=effect,
+        ci=interval,
         n=int(x.size),
-        sd=float(x.std(ddof=1)),
-        extra={"value": value},
+        sd=0.0 if _constant(x) else float(x.std(ddof=1)),
+        ci_level=ci_level,
+        extra=extra,
     )
 
 
-def tost_one_sample(x: Any, value: float, *, margin: float, ci: bool = True) -> TestResult:
+def tost_one_sample(x: Any, value: float, *, margin: float, ci: bool = True,
+                    test: str = "t") -> TestResult:
     """TOST: is the mean of ``x`` within ``value ± margin``?
+
+    Each one-sided test is the mean test of :func:`one_sample_test`: skewness-aware by
+    default (``test="t"``), the plain t-test with ``test="student"``.
 
     Examples
     --------
-    >>> tost_one_sample([0.88, 0.87, 0.89, 0.88, 0.885], 0.88, margin=0.03).pvalue < 0.05
+    >>> x = [0.88, 0.87, 0.89, 0.88, 0.885, 0.875, 0.882, 0.878]
+    >>> tost_one_sample(x, 0.88, margin=0.03).pvalue < 0.05
     True
     """
     x = _as_1d(x, "x")
-    return _equivalence(x, value, margin, "tost_1samp", ci, "mean")
+    if test not in _MEAN_TESTS:
+        raise ValueError(f"`test` must be 't' or 'student'; got {test!r}.")
+    mean_test, core = _MEAN_TESTS[test]
+    return _equivalence(x, value, margin, "tost_1samp", ci, "mean", core, mean_test)
+
+
+# --------------------------------------------------------------------------------------
+# spread
+# --------------------------------------------------------------------------------------
+
+
+def _levene_without_spread(dev_a: float, dev_b: float, n_a: int,
+                           n_b: int) -> tuple[float, float, float]:
+    """Brown–Forsythe when every absolute deviation within each group is the same.
+
+    Levene's F divides by zero there (scipy warns and reports p = 0). Equal deviations
+    are no evidence (F = 0, p = 1/2 each way, as a two-sided p of 1 halved); unequal ones
+    are a perfect separation, as strong as an exact permutation test of the group labels
+    can be: 1 / C(n_a + n_b, n_a), never 0.
+    """
+    if dev_a == dev_b:
+        return 0.0, 0.5, 0.5
+    strongest = 1.0 / math.comb(n_a + n_b, n_a)
+    return (math.inf, strongest, 1.0) if dev_a < dev_b else (math.inf, 1.0, strongest)
 
 
 def spread_test(a: Any, b: Any, *, a_smaller: bool = True, ci: bool = True) -> TestResult:
     """Brown–Forsythe (median-centred Levene) test that A's spread differs from B's.
 
+    For independent groups; levels paired by seed take :func:`paired_spread_test`.
     Levene's test is two-sided; the one-sided p-value halves it when the observed
     ordering matches the claim and is ``1 - p/2`` otherwise. Effect: ratio of standard
-    deviations sd(A)/sd(B), with a bootstrap CI over seeds.
+    deviations sd(A)/sd(B); its CI is the hull of the F interval (exact for normal data)
+    and a two-sample BCa bootstrap interval.
 
     Examples
     --------
@@ -441,36 +952,109 @@ def spread_test(a: Any, b: Any, *, a_smaller: bool = True, ci: bool = True) -> T
     """
     a, b = _as_1d(a, "a"), _as_1d(b, "b")
     sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
-    if sd_a == 0 and sd_b == 0:
-        statistic, p_two = 0.0, 1.0
+    dev_a, dev_b = np.abs(a - np.median(a)), np.abs(b - np.median(b))
+    if np.ptp(dev_a) == 0 and np.ptp(dev_b) == 0:
+        statistic, p_small, p_large = _levene_without_spread(dev_a[0], dev_b[0], a.size, b.size)
     else:
         res = _st.levene(a, b, center="median")
         statistic, p_two = float(res.statistic), float(res.pvalue)
-    observed_smaller = sd_a < sd_b
-    p_small = p_two / 2 if observed_smaller else 1 - p_two / 2
-    p_large = p_two / 2 if sd_a > sd_b else 1 - p_two / 2
-    ratio = sd_a / sd_b if sd_b > 0 else math.inf
-    interval = ConfidenceInterval(math.nan, math.nan)
-    if ci and a.size == b.size and sd_b > 0:
-        pairs = np.column_stack([a, b])
-        interval = bootstrap_ci(
-            pairs, lambda p: p[:, 0].std(ddof=1) / max(p[:, 1].std(ddof=1), 1e-300)
-        )
+        p_small = p_two / 2 if sd_a < sd_b else 1 - p_two / 2
+        p_large = p_two / 2 if sd_a > sd_b else 1 - p_two / 2
+    p_small, p_large = float(_floor_p(p_small)), float(_floor_p(p_large))
+    ratio = sd_a / sd_b if sd_b > 0 else (math.inf if sd_a > 0 else math.nan)
+    interval = _NO_CI
+    if ci and sd_b > 0:
+        interval = _f_ratio_interval(a, b)
+        if _ratio_bootstrap_ok(a, b):
+            interval = _hull(interval, _bca(_sd_ratio, (a, b), _CI_LEVEL,
+                                            _BOOTSTRAP_RESAMPLES, paired=False))
+    claimed, opposite = (p_small, p_large) if a_smaller else (p_large, p_small)
     return TestResult(
         test="levene",
         statistic=statistic,
-        pvalue=p_small if a_smaller else p_large,
-        pvalue_opposite=p_large if a_smaller else p_small,
+        pvalue=claimed,
+        pvalue_opposite=opposite,
         effect_name="sd ratio",
         effect=ratio,
         ci=interval,
         n=int(min(a.size, b.size)),
-        extra={"sd_a": sd_a, "sd_b": sd_b, "center": "median"},
+        extra={"sd_a": sd_a, "sd_b": sd_b, "center": "median",
+               "alternative": "less" if a_smaller else "greater"},
     )
+
+
+def paired_spread_test(a: Any, b: Any, *, a_smaller: bool = True, ci: bool = True) -> TestResult:
+    """Pitman–Morgan test that A's spread across seeds is smaller (larger) than B's, paired.
+
+    For two levels measured on the same seeds. With S = A + B and D = A − B,
+    cov(S, D) = var A − var B, so "A smaller" is a negative correlation between S and D;
+    the correlation's t statistic (n − 2 df) gives exact one-sided p-values for
+    bivariate normal data whatever the correlation between A and B.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_seeds,)
+        Paired samples, at least 3 seeds.
+    a_smaller : bool
+        Claimed direction.
+    ci : bool
+        Whether to compute the effect's CI.
+
+    Returns
+    -------
+    TestResult
+        Effect: sd(A)/sd(B). Its CI is the hull of the interval that inverts the
+        Pitman–Morgan test (exact for normal data: 95% coverage at 10 seeds, where a BCa
+        bootstrap alone covers ~91%) and a paired BCa bootstrap interval (which helps on
+        skewed data). ``extra["r"]`` is corr(S, D), for :func:`seeds_needed_for`.
+
+    Examples
+    --------
+    >>> a = [1.0, 1.2, 0.9, 1.1, 1.0, 0.8, 1.05, 0.95]
+    >>> b = [0.0, 2.5, -1.0, 3.0, 1.0, -0.5, 2.0, 0.2]
+    >>> r = paired_spread_test(a, b)
+    >>> r.test, r.pvalue < 0.05, r.ci.low < r.effect < r.ci.high < 1
+    ('pitman_morgan', True, True)
+    """
+    a, b = _pair(a, b)
+    n = a.size
+    if n < 3:
+        raise ValueError(f"the Pitman–Morgan test needs >= 3 seeds; got {n}.")
+    r, t, p_small, p_large = _pitman_morgan_core(a[None, :], b[None, :])
+    sd_a = 0.0 if _constant(a) else float(a.std(ddof=1))
+    sd_b = 0.0 if _constant(b) else float(b.std(ddof=1))
+    ratio = sd_a / sd_b if sd_b > 0 else (math.inf if sd_a > 0 else math.nan)
+    interval = _NO_CI
+    if ci and sd_b > 0:
+        interval = _pitman_morgan_ratio_interval(a, b)
+        if _ratio_bootstrap_ok(a, b):
+            interval = _hull(interval, _bca(_sd_ratio, (a, b), _CI_LEVEL,
+                                            _BOOTSTRAP_RESAMPLES, paired=True))
+    p_small_f, p_large_f = float(p_small[0]), float(p_large[0])
+    claimed, opposite = (p_small_f, p_large_f) if a_smaller else (p_large_f, p_small_f)
+    return TestResult(
+        test="pitman_morgan",
+        statistic=float(t[0]),
+        pvalue=claimed,
+        pvalue_opposite=opposite,
+        effect_name="sd ratio",
+        effect=ratio,
+        ci=interval,
+        n=n,
+        extra={"r": float(r[0]), "sd_a": sd_a, "sd_b": sd_b,
+               "alternative": "less" if a_smaller else "greater"},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# exact claims and Holm
+# --------------------------------------------------------------------------------------
 
 
 def exact_test(holds: Sequence[bool], seeds: Sequence[int]) -> TestResult:
     """A property that must hold for every seed; the first failing seed is the counterexample.
+
+    Effect: the share of seeds where it holds, with its exact (Clopper–Pearson) CI.
 
     Examples
     --------
@@ -479,6 +1063,10 @@ def exact_test(holds: Sequence[bool], seeds: Sequence[int]) -> TestResult:
     """
     flags = np.asarray(holds, dtype=bool)
     failing = [int(s) for s, ok in zip(seeds, flags) if not ok]
+    interval = _NO_CI
+    if flags.size:
+        cp = _st.binomtest(int(flags.sum()), int(flags.size)).proportion_ci(_CI_LEVEL, "exact")
+        interval = ConfidenceInterval(float(cp.low), float(cp.high))
     return TestResult(
         test="exact",
         statistic=float(flags.sum()),
@@ -486,7 +1074,7 @@ def exact_test(holds: Sequence[bool], seeds: Sequence[int]) -> TestResult:
         pvalue_opposite=math.nan,
         effect_name="share holding",
         effect=float(flags.mean()) if flags.size else math.nan,
-        ci=ConfidenceInterval(math.nan, math.nan),
+        ci=interval,
         n=int(flags.size),
         extra={"counterexample": failing[0] if failing else None, "failing_seeds": failing},
     )
@@ -509,15 +1097,21 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     return out
 
 
+# --------------------------------------------------------------------------------------
+# power and seed counts
+# --------------------------------------------------------------------------------------
+
+
 def _power_quantiles(alpha: float, power: float) -> float:
     return float(_st.norm.ppf(1 - alpha) + _st.norm.ppf(power))
 
 
-def seeds_needed(effect: float, sd: float, *, alpha: float = 0.05, power: float = 0.8) -> int | None:
-    """Roughly how many paired seeds a one-sided test needs to detect ``effect``.
+def seeds_needed(effect: float, sd: float, *, alpha: float = 0.05,
+                 power: float = 0.8) -> int | None:
+    """Roughly how many paired seeds a one-sided t-test needs to detect ``effect``.
 
     Normal approximation with a small-sample t correction; None when the effect is 0
-    or the spread unknown.
+    or the spread unknown. Direction-blind: :func:`seeds_needed_for` reads the claim.
 
     Examples
     --------
@@ -528,13 +1122,11 @@ def seeds_needed(effect: float, sd: float, *, alpha: float = 0.05, power: float 
         return None
     z = _power_quantiles(alpha, power)
     n = max(2, math.ceil((z * sd / abs(effect)) ** 2))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        while n < 100_000:
-            t = _st.t.ppf(1 - alpha, n - 1) + _st.t.ppf(power, n - 1)
-            if t * sd / math.sqrt(n) <= abs(effect):
-                return n
-            n += 1
+    while n < _MAX_SEEDS:
+        t = _st.t.ppf(1 - alpha, n - 1) + _st.t.ppf(power, n - 1)
+        if t * sd / math.sqrt(n) <= abs(effect):
+            return n
+        n += 1
     return n
 
 
@@ -550,3 +1142,273 @@ def detectable_effect(sd: float, n: int, *, alpha: float = 0.05, power: float = 
         return math.nan
     t = _st.t.ppf(1 - alpha, n - 1) + _st.t.ppf(power, n - 1)
     return float(t * sd / math.sqrt(n))
+
+
+def _smallest_n(power_at: Callable[[int], float], target: float, start: int = 2) -> int | None:
+    """Smallest n >= start with power_at(n) >= target, for power increasing in n."""
+    n = max(start, 2)
+    if power_at(n) >= target:
+        return n
+    high = n
+    while power_at(high) < target:
+        n, high = high, high * 2
+        if high > _MAX_SEEDS:
+            return None
+    while high - n > 1:  # power_at(n) < target <= power_at(high)
+        mid = (n + high) // 2
+        n, high = (mid, high) if power_at(mid) < target else (n, mid)
+    return high
+
+
+def _t_power(delta: float, alpha: float) -> Callable[[int], float]:
+    """Power of a one-sided one-sample t-test at standardised effect delta > 0."""
+    def power_at(n: int) -> float:
+        crit = _st.t.ppf(1 - alpha, n - 1)
+        return float(_st.nct.sf(crit, n - 1, delta * math.sqrt(n)))
+    return power_at
+
+
+def _tost_power(d: float, margin: float, sd: float, alpha: float) -> Callable[[int], float]:
+    """Lower bound on TOST power: P(both sides reject) >= P(lower) + P(upper) - 1."""
+    def power_at(n: int) -> float:
+        crit = _st.t.ppf(1 - alpha, n - 1)
+        scale = math.sqrt(n) / sd
+        lower = _st.nct.sf(crit, n - 1, (d + margin) * scale)
+        upper = _st.nct.cdf(-crit, n - 1, (d - margin) * scale)
+        return float(max(0.0, lower + upper - 1.0))
+    return power_at
+
+
+def _simulated_power(reject: Callable[[np.ndarray], np.ndarray], loc: float
+                     ) -> Callable[[int], float]:
+    """Power by simulation on normal data N(loc, 1), a fixed generator per n."""
+    def power_at(n: int) -> float:
+        rng = np.random.default_rng([_POWER_SIM_SEED, n])
+        return float(np.mean(reject(rng.normal(loc, 1.0, size=(_POWER_SIM_REPS, n)))))
+    return power_at
+
+
+def _sign_power(share: float, zero_share: float, alpha: float) -> Callable[[int], float]:
+    """Exact power of the one-sided sign test; ties with the value occur with zero_share."""
+    def power_with(m: np.ndarray) -> np.ndarray:
+        m_safe = np.maximum(m, 1)
+        crit = _st.binom.isf(alpha, m_safe, 0.5) + 1  # smallest c with P(X >= c) <= alpha
+        crit = np.where(_st.binom.sf(crit - 1, m_safe, 0.5) < alpha, crit, crit + 1)
+        return np.where(m > 0, _st.binom.sf(crit - 1, m_safe, share), 0.0)
+
+    def power_at(n: int) -> float:
+        if zero_share <= 0:
+            return float(power_with(np.array([n]))[0])
+        m = np.arange(n + 1)
+        return float(_st.binom.pmf(m, n, 1 - zero_share) @ power_with(m))
+    return power_at
+
+
+def _members_note(n: int, power: float, target: float, family: int, alpha: float,
+                  what: str) -> str:
+    per_member = f" (each of {family} members at {target:.0%})" if family > 1 else ""
+    return (f"about {n} seeds give {power:.0%} power{per_member} at alpha={alpha:g} "
+            f"for {what} at the observed effect")
+
+
+_WRONG_SIDE = ("the observed effect is on the opposite side of the claim; more seeds would "
+               "not support it")
+
+
+def _claim_sign(result: TestResult) -> float:
+    return 1.0 if result.extra.get("alternative", "greater") == "greater" else -1.0
+
+
+def seeds_needed_for(result: TestResult, *, alpha: float = 0.05, family: int = 1,
+                     power: float = 0.8) -> SeedAdvice:
+    """Seed count at which the claim behind ``result`` would have ``power``, and why.
+
+    The observed effect is taken as the truth. The advice reads the claimed direction:
+    an effect on the wrong side of the claim (for equivalence: outside the margin) gets
+    ``n=None``, since more seeds would only confirm it. A family of ``family`` members
+    that must all pass at ``alpha`` (intersection–union, no correction) gets the target
+    power for the whole family, assuming every member is as hard as this one: each
+    member is sized for ``power ** (1 / family)``.
+
+    Power models per test: noncentral t (paired and Student t); the same seed count
+    divided by 0.864, Wilcoxon's lowest efficiency relative to t; simulation on normal
+    data (the skewness-aware mean test and its TOST, whose power is below the t-test's);
+    exact binomial power at the observed share above the value (sign test); both
+    one-sided tests of TOST; the per-seed Page statistic (Page's L); Fisher's z of
+    corr(A + B, A − B) (Pitman–Morgan). Exact claims and other tests get ``n=None``.
+
+    Parameters
+    ----------
+    result : TestResult
+        An (inconclusive) result from this module.
+    alpha : float
+        Level of each one-sided test.
+    family : int
+        Members of the claim that must all pass.
+    power : float
+        Target power of the whole claim.
+
+    Returns
+    -------
+    SeedAdvice
+
+    Examples
+    --------
+    >>> r = paired_test([0.3, -0.2, 0.5, 0.1, 0.4, -0.1, 0.2, 0.6], [0.0] * 8, test="t")
+    >>> seeds_needed_for(r).n
+    12
+    >>> seeds_needed_for(paired_test([0.3, -0.2, 0.5, 0.1], [0.0] * 4, greater=False)).n is None
+    True
+    """
+    if family < 1:
+        raise ValueError(f"`family` must be >= 1; got {family!r}.")
+    if not 0 < power < 1 or not 0 < alpha < 1:
+        raise ValueError(f"`power` and `alpha` must lie in (0, 1); got {power!r}, {alpha!r}.")
+    target = power ** (1.0 / family)
+    advise = _ADVISORS.get(result.test)
+    if advise is None:
+        if result.test == "exact":
+            return SeedAdvice(None, "an exact claim holds or fails seed by seed; a single "
+                                    "counterexample refutes it whatever the seed count")
+        return SeedAdvice(None, f"no power model for the {result.test!r} test")
+    n, what = advise(result, alpha, target)
+    if n is None:
+        return SeedAdvice(None, what)
+    if n > _MAX_SEEDS:
+        return SeedAdvice(None, f"the effect is too small to detect with fewer than "
+                                f"{_MAX_SEEDS} seeds")
+    return SeedAdvice(n, _members_note(n, power, target, family, alpha, what))
+
+
+_Advice = tuple[int | None, str]
+
+
+def _standardised(result: TestResult) -> float | None:
+    """Effect in the claim's direction over its sd; None when it is not on the claim's side."""
+    shift = (result.effect - float(result.extra.get("value", 0.0))) * _claim_sign(result)
+    if not (math.isfinite(shift) and shift > 0):
+        return None
+    if not result.sd > 0:
+        return math.inf
+    return shift / result.sd
+
+
+def _advise_t(result: TestResult, alpha: float, target: float) -> _Advice:
+    delta = _standardised(result)
+    if delta is None:
+        return None, _WRONG_SIDE
+    if math.isinf(delta):
+        return 2, "a t-test"
+    n = _smallest_n(_t_power(delta, alpha), target)
+    if n is None:
+        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+    return n, "a t-test"
+
+
+def _advise_wilcoxon(result: TestResult, alpha: float, target: float) -> _Advice:
+    n, what = _advise_t(result, alpha, target)
+    if n is None:
+        return n, what
+    return max(2, math.ceil(n / _WILCOXON_ARE)), "a Wilcoxon signed-rank test"
+
+
+def _advise_skew_t(result: TestResult, alpha: float, target: float) -> _Advice:
+    delta = _standardised(result)
+    if delta is None:
+        return None, _WRONG_SIDE
+    if math.isinf(delta):
+        return 2, "the skewness-aware mean test"
+
+    def reject(x: np.ndarray) -> np.ndarray:
+        return _skew_t_core(x, 0.0)[1] < alpha
+
+    start = _smallest_n(_t_power(delta, alpha), target)
+    if start is None:
+        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+    if start > _POWER_SIM_MAX_N:
+        return start, "the skewness-aware mean test (as a t-test: the two agree at this size)"
+    n = _smallest_n(_simulated_power(reject, delta), target, start)
+    return n, "the skewness-aware mean test (power simulated on normal data)"
+
+
+def _advise_sign(result: TestResult, alpha: float, target: float) -> _Advice:
+    share = float(result.extra["share_above"])
+    share = share if _claim_sign(result) > 0 else 1.0 - share
+    if not share > 0.5:
+        return None, _WRONG_SIDE
+    zero_share = result.extra.get("n_zero", 0) / result.n if result.n else 0.0
+    if zero_share >= 1:
+        return None, "every seed equals the value; the sign test has nothing to count"
+    sign_power = _sign_power(share, zero_share, alpha)
+    rough = _smallest_n(sign_power, target)
+    if rough is None:
+        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+    # Binomial power saw-tooths in n, so bisection only lands near the answer: scan from
+    # below it for the first count where the power holds at that count and the next.
+    n = max(2, int(rough * 0.8) - 2)
+    while not (sign_power(n) >= target and sign_power(n + 1) >= target):
+        n += 1
+    return n, f"an exact sign test ({share:.0%} of seeds on the claimed side)"
+
+
+def _advise_page(result: TestResult, alpha: float, target: float) -> _Advice:
+    k = int(result.extra["levels"])
+    mu0 = k * (k + 1) ** 2 / 4.0
+    sigma0 = math.sqrt(k * k * (k + 1) * (k * k - 1) / 144.0)
+    mu1, sigma1 = float(result.extra["l_mean"]), float(result.extra["l_sd"])
+    if not mu1 > mu0:
+        return None, _WRONG_SIDE
+    sigma1 = sigma1 if math.isfinite(sigma1) else sigma0
+    z_alpha, z_power = _st.norm.ppf(1 - alpha), _st.norm.ppf(target)
+    n = math.ceil(((z_alpha * sigma0 + z_power * sigma1) / (mu1 - mu0)) ** 2)
+    return max(2, n), "Page's L test"
+
+
+def _advise_pitman_morgan(result: TestResult, alpha: float, target: float) -> _Advice:
+    r = float(result.extra["r"]) * _claim_sign(result)  # "less" (A smaller) wants r < 0
+    if not r > 0:
+        return None, _WRONG_SIDE
+    if r >= 1:
+        return 3, "the Pitman–Morgan test"
+    z = _st.norm.ppf(1 - alpha) + _st.norm.ppf(target)
+    return math.ceil((z / math.atanh(r)) ** 2 + 3), "the Pitman–Morgan test"
+
+
+def _advise_tost(result: TestResult, alpha: float, target: float) -> _Advice:
+    margin = float(result.extra["margin"])
+    d = result.effect - float(result.extra.get("center", 0.0))
+    if not abs(d) < margin:
+        return None, ("the observed difference lies outside the margin; more seeds would "
+                      "not show equivalence")
+    sd = result.sd
+    if not sd > 0:
+        return 2, "TOST (both one-sided tests)"
+    if result.extra.get("mean_test") == "ttest_1samp_skew":
+        def reject(x: np.ndarray) -> np.ndarray:
+            p_lo = _skew_t_core(x, -margin / sd)[1]
+            p_hi = _skew_t_core(x, margin / sd)[2]
+            return np.maximum(p_lo, p_hi) < alpha
+        n = start = _smallest_n(_tost_power(d, margin, sd, alpha), target)
+        what = "TOST with the skewness-aware mean tests (as t-tests: they agree at this size)"
+        if start is not None and start <= _POWER_SIM_MAX_N:
+            n = _smallest_n(_simulated_power(reject, d / sd), target, start)
+            what = "TOST with the skewness-aware mean tests (power simulated on normal data)"
+    else:
+        n = _smallest_n(_tost_power(d, margin, sd, alpha), target)
+        what = "TOST (both one-sided t-tests)"
+    if n is None:
+        return None, f"equivalence would need more than {_MAX_SEEDS} seeds"
+    return n, what
+
+
+_ADVISORS: dict[str, Callable[[TestResult, float, float], _Advice]] = {
+    "ttest_rel": _advise_t,
+    "ttest_1samp": _advise_t,
+    "ttest_1samp_skew": _advise_skew_t,
+    "wilcoxon": _advise_wilcoxon,
+    "sign_test": _advise_sign,
+    "page_trend_test": _advise_page,
+    "pitman_morgan": _advise_pitman_morgan,
+    "tost_paired": _advise_tost,
+    "tost_1samp": _advise_tost,
+}

@@ -337,6 +337,11 @@ def beyond_extremes(data: np.ndarray) -> tuple[float, float]:
     return low - span, high + span
 
 
+# Where a diverged run may sit, as multiples of the way from the medians to the extreme
+# placement: inside the observed range, at the extreme, and far beyond it.
+_AGAINST_SCALES = np.concatenate([[0.0], np.geomspace(1e-3, 1e4, 36)])
+
+
 def is_number(x: Any) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
@@ -449,24 +454,71 @@ class Expectation:
     def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
         raise NotImplementedError
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
         raise NotImplementedError
 
+    def _split(self, label: str, data: np.ndarray,
+               configs: Sequence[Mapping[str, Any]] = ()) -> list[tuple[str, np.ndarray]]:
+        """The tests one member's data makes (one by default; a strict trend: each step)."""
+        return [(label, data)]
+
     def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
-        """``data`` with the rows ``bad`` (seeds that diverged) set against the claim."""
+        """``data`` with the rows ``bad`` (seeds that diverged) set against the claim,
+        beyond every value seen."""
         raise NotImplementedError
+
+    def _placements(self, data: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
+        """Extreme placements of diverged rows (both sides, for equivalence claims)."""
+        return [self._against(data.copy(), bad)]
 
     def _min_seeds(self) -> int:
         return 2
 
-    def _apply_policy(self, data: np.ndarray) -> tuple[np.ndarray, int]:
+    def _apply_policy(self, data: np.ndarray, alpha: float = 0.05) -> tuple[np.ndarray, int]:
         """Rows with a NaN/inf go against the claim, or are dropped under ``omit``."""
         bad = ~np.all(np.isfinite(data), axis=1)
         if not bad.any():
             return data, 0
         if self.diverged == "omit":
             return data[~bad], int(bad.sum())
-        return self._against(data.copy(), bad), 0
+        return self._worst_case(data, bad, alpha), 0
+
+    def _worst_case(self, data: np.ndarray, bad: np.ndarray, alpha: float) -> np.ndarray:
+        """``data`` with the diverged rows where they hurt the claim most.
+
+        For rank and sign tests any value beyond every observed one on the claim's wrong
+        side is the worst (the worst rank). A t statistic is bounded as one value runs off
+        to infinity, so a far outlier can even rescue a claim from refutation; the worst
+        value for it is finite. So the diverged rows move along the line from the columns'
+        medians to each extreme placement, and the point with the largest claimed p-value
+        (then the smallest refutation p-value; then the farthest) wins. Where no value is
+        worst on both p-values (TOST), the worst verdict at ``alpha`` decides first.
+        """
+        center = data.copy()
+        good = data[~bad]
+        center[bad] = np.median(good, axis=0) if good.size else 0.0
+
+        def badness(candidate: np.ndarray, scale: float) -> tuple[float, ...]:
+            results = [self._test(sub, ci=False) for _, sub in self._split("", candidate)]
+            p = max(r.pvalue for r in results)
+            q = min(min(r.pvalue_opposite, r.extra.get("p_equivalent", 1.0)) for r in results)
+            # The verdict first (refuted, inconclusive, supported), then the p-values; p
+            # within 1e-9 ties (a plateau at p = 1), then the refutation p decides.
+            rank = 2.0 if q < alpha else 0.0 if p < alpha else 1.0
+            return (rank, round(p, 9), -q, scale)
+
+        best, best_key = center, (-math.inf,) * 4
+        for extreme in self._placements(data, bad):
+            keys = [badness(center + s * (extreme - center), s) for s in _AGAINST_SCALES]
+            i = max(range(len(keys)), key=keys.__getitem__)
+            # A finer look between the coarse grid's neighbours of the worst point.
+            low = _AGAINST_SCALES[max(i - 1, 0)]
+            high = _AGAINST_SCALES[min(i + 1, len(_AGAINST_SCALES) - 1)]
+            for scale in [*np.linspace(low, high, 25), _AGAINST_SCALES[i]]:
+                key = badness(center + scale * (extreme - center), float(scale))
+                if key >= best_key:
+                    best, best_key = center + scale * (extreme - center), key
+        return best
 
     def _check_samples(self, samples: Samples) -> None:
         self.check_metric({k: 0.0 for k in samples.metric_names})
@@ -486,7 +538,7 @@ class Expectation:
         omitted = 0
         for label, data, configs in self._members(samples):
             configs_used.extend(c for c in configs if c not in configs_used)
-            clean, dropped = self._apply_policy(data)
+            clean, dropped = self._apply_policy(data, alpha)
             omitted = max(omitted, dropped)
             if clean.shape[0] < self._min_seeds():
                 return self._error(
@@ -495,7 +547,8 @@ class Expectation:
                     f"omitting diverged runs (diverged='omit'); the test needs >= "
                     f"{self._min_seeds()}. Count them against the claim (diverged='against', "
                     "the default) or find out why they diverge.")
-            results.append((label, self._test(clean)))
+            results.extend((name, self._test(sub))
+                           for name, sub in self._split(label, clean, configs))
         return self._decide(samples, results, alpha, configs_used, omitted)
 
     def _decide(self, samples: Samples, results: list[tuple[str, stats.TestResult]],
@@ -594,7 +647,7 @@ def _as_list(x: Any) -> list[Any]:
 
 
 def paired_result(a: np.ndarray, b: np.ndarray, *, greater: bool, of: str,
-            floor: float | None = None) -> stats.TestResult:
+                  floor: float | None = None, ci: bool = True) -> stats.TestResult:
     """One-sided paired test of A − B (median: Wilcoxon; mean: t), optionally past a floor.
 
     With a floor the test is of A − B against the floor, not against zero; the effect is
@@ -602,8 +655,8 @@ def paired_result(a: np.ndarray, b: np.ndarray, *, greater: bool, of: str,
     """
     test = "wilcoxon" if of == "median" else "t"
     if floor is None:
-        return stats.paired_test(a, b, greater=greater, test=test)
-    shifted = stats.paired_test(a - floor, b, greater=greater, test=test)
+        return stats.paired_test(a, b, greater=greater, test=test, ci=ci)
+    shifted = stats.paired_test(a - floor, b, greater=greater, test=test, ci=ci)
     ci = stats.ConfidenceInterval(shifted.ci.low + floor, shifted.ci.high + floor)
     return replace(shifted, effect=shifted.effect + floor, ci=ci,
                    extra={**shifted.extra, "min_effect": floor})
@@ -737,18 +790,26 @@ class _Trend(Expectation):
         return out
 
     def _members(self, samples: Samples) -> list[tuple[str, np.ndarray, list[dict[str, Any]]]]:
-        trends = self._trend_members(samples)
+        return self._trend_members(samples)
+
+    def _split(self, label: str, data: np.ndarray,
+               configs: Sequence[Mapping[str, Any]] = ()) -> list[tuple[str, np.ndarray]]:
+        # A strict trend tests each adjacent pair; the diverged-run policy has already been
+        # applied to the whole trend, so a seed lost anywhere counts against every step.
         if not self.strict:
-            return trends
-        names = (list(self.across) if self.across is not None else None)
-        out = []
-        for label, matrix, configs in trends:
-            steps = names or [c[self.along] for c in configs]
-            for j in range(matrix.shape[1] - 1):
-                step = f"{self.along or 'level'} {steps[j]} → {steps[j + 1]}"
-                out.append((f"{step} [{label}]" if label != (self.along or self.metric)
-                            else step, matrix[:, j:j + 2], configs))
-        return out
+            return [(label, data)]
+        if self.across is not None:
+            names = list(self.across)
+        elif len(configs) == data.shape[1]:
+            names = [c[self.along] for c in configs]
+        else:
+            names = list(range(1, data.shape[1] + 1))
+        steps = []
+        for j in range(data.shape[1] - 1):
+            step = f"{self.along or 'level'} {names[j]} → {names[j + 1]}"
+            steps.append((f"{step} [{label}]" if label and label != self.along else step,
+                          data[:, j:j + 2]))
+        return steps
 
     def _summaries(self, samples: Samples, configs: list[dict[str, Any]]) -> list[LevelSummary]:
         if self.across is None:
@@ -766,16 +827,16 @@ class _Trend(Expectation):
         data[bad] = ramp
         return data
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
         if self.strict:  # one adjacent pair: the later level beats the earlier one
             return paired_result(data[:, 1], data[:, 0], greater=self.increasing, of=self.of,
-                           floor=self.min_effect)
+                                 floor=self.min_effect, ci=ci)
         if self.min_effect is not None:
             taus = stats.kendall_tau_rows(data)
             result = stats.one_sample_test(taus, self.min_effect, greater=self.increasing,
-                                           test="t")
+                                           test="t", ci=ci)
             return replace(result, effect_name="mean Kendall tau")
-        return stats.trend_test(data, increasing=self.increasing)
+        return stats.trend_test(data, increasing=self.increasing, ci=ci)
 
     def _power_result(self, result: stats.TestResult) -> stats.TestResult:
         return _tested_effect(result)
@@ -920,9 +981,9 @@ class Beats(_Pairwise):
         data[bad] = [low, high] if self.greater else [high, low]
         return data
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
         result = paired_result(data[:, 0], data[:, 1], greater=self.greater, of=self.of,
-                         floor=self.min_effect)
+                               floor=self.min_effect, ci=ci)
         if self.margin is not None:
             eq = stats.tost_paired(data[:, 0], data[:, 1], margin=self.margin, ci=False)
             result = replace(result, extra={**result.extra, "p_equivalent": eq.pvalue,
@@ -967,9 +1028,17 @@ class Equivalent(_Pairwise):
         data[bad] = [low, high + self.margin]
         return data
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
+    def _placements(self, data: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
+        low, high = beyond_extremes(data)
         assert self.margin is not None
-        return stats.tost_paired(data[:, 1], data[:, 0], margin=float(self.margin))
+        above, below = data.copy(), data.copy()
+        above[bad] = [low, high + self.margin]
+        below[bad] = [high, low - self.margin]
+        return [above, below]
+
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
+        assert self.margin is not None
+        return stats.tost_paired(data[:, 1], data[:, 0], margin=float(self.margin), ci=ci)
 
 
 @dataclass(frozen=True)
@@ -1054,15 +1123,26 @@ class Threshold(Expectation):
             data[bad] = max(high, self.about + self.margin) + (high - low)
         return data
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
+    def _placements(self, data: np.ndarray, bad: np.ndarray) -> list[np.ndarray]:
+        if self.about is None:
+            return super()._placements(data, bad)
+        assert self.margin is not None
+        low, high = beyond_extremes(data)
+        above, below = data.copy(), data.copy()
+        above[bad] = max(high, self.about + self.margin) + (high - low)
+        below[bad] = min(low, self.about - self.margin) - (high - low)
+        return [above, below]
+
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
         x = data[:, 0]
         if self.about is not None:
             assert self.margin is not None
-            return stats.tost_one_sample(x, self.about, margin=self.margin)
+            return stats.tost_one_sample(x, self.about, margin=self.margin, ci=ci)
         value = self.above if self.above is not None else self.below
         assert value is not None
         test = "sign" if self.location == "median" else "t"
-        result = stats.one_sample_test(x, value, greater=self.above is not None, test=test)
+        result = stats.one_sample_test(x, value, greater=self.above is not None, test=test,
+                                       ci=ci)
         if self.margin is not None:
             eq = stats.tost_one_sample(x, value, margin=self.margin, ci=False)
             result = replace(result, extra={**result.extra, "p_equivalent": eq.pvalue})
@@ -1101,8 +1181,8 @@ class Spread(_Pairwise):
         data[bad, loose] = float(np.median(finite)) if finite.size else 0.0
         return data
 
-    def _test(self, data: np.ndarray) -> stats.TestResult:
-        return stats.paired_spread_test(data[:, 0], data[:, 1], a_smaller=self.smaller)
+    def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:
+        return stats.paired_spread_test(data[:, 0], data[:, 1], a_smaller=self.smaller, ci=ci)
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,7 @@ def test_four(claim):
     claim.expect(Beats("y", along="m", a="a", b="b"))
 ''')
     result = pytester.runpytest()
-    result.stdout.fnmatch_lines(["*seeds=4 can never reach alpha=0.05*Use seeds>=5*test='t'*"])
+    result.stdout.fnmatch_lines(["*seeds=4 can never reach alpha=0.05*Use seeds>=5*of='mean'*"])
 
 
 def test_crash_in_one_seed_names_it_and_others_run(pytester: pytest.Pytester) -> None:

@@ -32,6 +32,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -67,7 +68,10 @@ def _stub_decorations(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stats, "kendall_tau_rows", fast_tau_rows)
     monkeypatch.setattr(stats, "detectable_effect", lambda *a, **k: math.nan)
     monkeypatch.setattr(stats, "seeds_needed", lambda *a, **k: None)
-    monkeypatch.setattr(verdict_module, "_level_summary", lambda *a, **k: None)
+    monkeypatch.setattr(stats, "seeds_needed_for",
+                        lambda *a, **k: SimpleNamespace(n=None, note=""), raising=False)
+    blank = verdict_module.LevelSummary({}, 0.0, (0.0, 0.0), 0, 0, [])
+    monkeypatch.setattr(verdict_module, "_level_summary", lambda *a, **k: blank)
 
 
 @pytest.fixture(autouse=True)
@@ -109,6 +113,17 @@ def accuracy_null(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     """Accuracy-like: binomial(100, p_seed) / 100, p_seed around 0.8 shared by a seed's levels."""
     p = np.clip(0.8 + rng.normal(0, 0.02, (n, 1)), 0.0, 1.0)
     return rng.binomial(100, np.broadcast_to(p, (n, k))) / 100
+
+
+def lognormal_null(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """Right-skewed like a loss or a wall time: lognormal(0, 1) at every level, times a
+    per-seed factor shared across levels."""
+    return np.exp(rng.normal(0, 0.5, (n, 1)) + rng.normal(0, 1, (n, k)))
+
+
+def heavy_null(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """Heavy-tailed: Student t with 3 degrees of freedom, plus a per-seed block."""
+    return rng.normal(0, 1, (n, 1)) + rng.standard_t(3, (n, k))
 
 
 def verdicts(expectation: Expectation, sim: Sim, draw: Draw, reps: int, seed: int) -> Counter:
@@ -187,6 +202,15 @@ def test_rises_null_continuous_exact_page() -> None:
     assert_null_calibrated(counts, reps, "Rises, normal A/A")
 
 
+@pytest.mark.parametrize("draw", [lognormal_null, heavy_null], ids=["lognormal", "t3"])
+@pytest.mark.parametrize("expectation", [Rises("m", along="x"), Falls("m", along="x")],
+                         ids=["rises", "falls"])
+def test_trend_null_skewed_and_heavy(expectation: Expectation, draw: Draw) -> None:
+    reps = 400
+    counts = verdicts(expectation, Sim({"x": [1, 2, 3, 4, 5]}, 10), draw, reps, seed=21)
+    assert_null_calibrated(counts, reps, f"{type(expectation).__name__}, {draw.__name__}")
+
+
 def test_falls_null_discrete_asymptotic_page() -> None:
     # 25 seeds x 3 levels: the asymptotic Page p-value, with ties within rows.
     reps = 800
@@ -198,17 +222,24 @@ def test_falls_null_discrete_asymptotic_page() -> None:
 @pytest.mark.parametrize(
     ("test", "greater", "draw", "n_seeds", "reps"),
     [
-        ("t", True, normal_null, 10, 800),
-        ("t", False, accuracy_null, 10, 600),
-        ("wilcoxon", True, normal_null, 10, 500),  # exact signed-rank distribution
+        ("mean", True, normal_null, 10, 800),
+        ("mean", False, accuracy_null, 10, 600),
+        ("median", True, normal_null, 10, 500),  # exact signed-rank distribution
         # Ties and zeros at 16 seeds: scipy's normal approximation. (At <= 13 seeds scipy
         # runs an exact permutation test, valid by construction but ~0.1-1 s a call.)
-        ("wilcoxon", False, accuracy_null, 16, 500),
+        ("median", False, accuracy_null, 16, 500),
+        ("mean", True, lognormal_null, 10, 500),
+        ("mean", False, lognormal_null, 10, 500),
+        ("median", False, lognormal_null, 10, 400),
+        ("mean", True, heavy_null, 10, 500),
+        ("median", True, heavy_null, 10, 400),
     ],
-    ids=["t-normal", "t-accuracy-lower", "wilcoxon-normal", "wilcoxon-accuracy-lower"],
+    ids=["t-normal", "t-accuracy-lower", "wilcoxon-normal", "wilcoxon-accuracy-lower",
+         "t-lognormal", "t-lognormal-lower", "wilcoxon-lognormal-lower", "t-heavy",
+         "wilcoxon-heavy"],
 )
 def test_beats_null(test: str, greater: bool, draw: Draw, n_seeds: int, reps: int) -> None:
-    claim = Beats("m", along="x", a="A", b="B", test=test, greater=greater)
+    claim = Beats("m", along="x", a="A", b="B", of=test, greater=greater)
     counts = verdicts(claim, Sim({"x": ["A", "B"]}, n_seeds), draw, reps, seed=3)
     assert_null_calibrated(counts, reps, f"Beats {test}, greater={greater}")
 
@@ -249,10 +280,26 @@ def test_equivalent_null_at_the_margin_discrete() -> None:
          500),
         (Threshold("m", below=0.8),
          lambda rng, n, k: rng.binomial(100, 0.8, (n, k)) / 100, "accuracy below 0.8", 500),
-        (Threshold("m", above=0.0, test="wilcoxon"),
-         lambda rng, n, k: rng.normal(0, 1, (n, k)), "wilcoxon above 0", 300),
+        (Threshold("m", above=0.0, of="mean"),
+         lambda rng, n, k: rng.normal(0, 1, (n, k)), "mean above 0", 400),
+        # Skewed metrics (losses, wall times): the median's sign test is exact for any
+        # distribution; the mean's test must hold on both tails of a lognormal.
+        (Threshold("m", above=1.0), lambda rng, n, k: np.exp(rng.normal(0, 1, (n, k))),
+         "median above, lognormal", 500),
+        (Threshold("m", below=1.0), lambda rng, n, k: np.exp(rng.normal(0, 1, (n, k))),
+         "median below, lognormal", 500),
+        (Threshold("m", above=math.exp(0.5), of="mean"),
+         lambda rng, n, k: np.exp(rng.normal(0, 1, (n, k))), "mean above, lognormal", 600),
+        (Threshold("m", below=math.exp(0.5), of="mean"),
+         lambda rng, n, k: np.exp(rng.normal(0, 1, (n, k))), "mean below, lognormal", 600),
+        (Threshold("m", below=0.0, of="mean"), lambda rng, n, k: rng.standard_t(3, (n, k)),
+         "mean below, t3", 500),
+        (Threshold("m", above=0.0), lambda rng, n, k: rng.standard_t(3, (n, k)),
+         "median above, t3", 500),
     ],
-    ids=["above-normal", "below-accuracy", "above-wilcoxon"],
+    ids=["above-normal", "below-accuracy", "mean-above-normal", "median-above-lognormal",
+         "median-below-lognormal", "mean-above-lognormal", "mean-below-lognormal",
+         "mean-below-t3", "median-above-t3"],
 )
 def test_threshold_null_at_the_boundary(claim: Threshold, draw: Draw, label: str,
                                         reps: int) -> None:
@@ -287,7 +334,7 @@ def test_spread_null(draw: Draw) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# families (Holm)
+# families (intersection-union for support, Holm for refutation)
 # --------------------------------------------------------------------------------------
 
 
@@ -295,7 +342,7 @@ def test_beats_family_global_null() -> None:
     # A vs three others, all four the same: family-wise 'supported' and 'any member refuted'
     # (which refutes the claim) must both stay <= alpha.
     reps = 500
-    claim = Beats("m", along="x", a=0, b=[1, 2, 3], test="t")
+    claim = Beats("m", along="x", a=0, b=[1, 2, 3], of="mean")
     counts = verdicts(claim, Sim({"x": [0, 1, 2, 3]}, 10), normal_null, reps, seed=9)
     assert_null_calibrated(counts, reps, "Beats family, global null")
 
@@ -321,7 +368,7 @@ def test_beats_with_margin_at_the_boundary_is_not_refuted() -> None:
     # test that refutes it must keep its false-refutation rate <= alpha.
     reps = 200
     margin = 1.3 * 1.833 * math.sqrt(2 / 10)  # ~1.3 critical values of the difference
-    claim = Beats("m", along="x", a=0, b=1, test="t", margin=margin)
+    claim = Beats("m", along="x", a=0, b=1, of="mean", margin=margin)
     counts = verdicts(claim, Sim({"x": [0, 1]}, 10), _at_margin(margin), reps, seed=11)
     assert_at_most_alpha(counts["refuted"], reps, "Beats with margin at the boundary: refuted")
 
@@ -331,7 +378,7 @@ def test_beats_family_with_margin_at_the_boundary_is_not_refuted() -> None:
     # p-values must be Holm-corrected like the others (uncorrected, this rate was ~0.12).
     reps = 200
     margin = 1.3 * 1.833 * math.sqrt(2 / 10)
-    claim = Beats("m", along="x", a=0, b=[1, 2, 3], test="t", margin=margin)
+    claim = Beats("m", along="x", a=0, b=[1, 2, 3], of="mean", margin=margin)
     counts = verdicts(claim, Sim({"x": [0, 1, 2, 3]}, 10), _at_margin(margin), reps,
                       seed=12)
     assert_at_most_alpha(counts["refuted"], reps,
@@ -353,7 +400,7 @@ def test_paired_t_power_matches_theory() -> None:
         block = rng.normal(0, 2, (n, 1))
         return block + np.column_stack([rng.normal(dz, 1, n), np.zeros(n)])
 
-    counts = verdicts(Beats("m", along="x", a="A", b="B", test="t"), Sim({"x": ["A", "B"]}, n),
+    counts = verdicts(Beats("m", along="x", a="A", b="B", of="mean"), Sim({"x": ["A", "B"]}, n),
                       draw, reps, seed=13)
     p = binomtest(counts["supported"], reps, theory).pvalue
     assert p > 1e-3, f"power {counts['supported'] / reps:.3f} vs theory {theory:.3f}"

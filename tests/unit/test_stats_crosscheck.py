@@ -1,9 +1,11 @@
 """Independent cross-checks of :mod:`atomcheck.stats` against statsmodels and scipy.
 
-The t-based tests (paired t, one-sample t, both TOSTs) and Holm are recomputed with
-statsmodels, an implementation that shares no code with ours; the rank tests (Wilcoxon,
-Page) and Levene are checked against scipy called directly, with the alternative or the
-column order that matches each of our one-sided p-values.
+The t-based tests (paired t, one-sample t, both TOSTs), the sign test and Holm are
+recomputed with statsmodels, an implementation that shares no code with ours; the rank
+tests (Wilcoxon, Page), Levene, Pitman–Morgan (a Pearson correlation test) and the BCa
+intervals are checked against scipy called directly, with the alternative or the column
+order that matches each of our one-sided p-values. The skewness-aware mean test is
+recomputed from its published formula (Hall 1992) with scipy's skewness and t-test.
 """
 
 from __future__ import annotations
@@ -73,9 +75,9 @@ def test_one_sample_t_matches_statsmodels(seed: int) -> None:
     d = weightstats.DescrStatsW(a)
     _, p_up, _ = d.ttest_mean(value, alternative="larger")
     _, p_down, _ = d.ttest_mean(value, alternative="smaller")
-    r = stats.one_sample_test(a, value, greater=True, ci=False)
+    r = stats.one_sample_test(a, value, greater=True, test="student", ci=False)
     assert close(r.pvalue, p_up) and close(r.pvalue_opposite, p_down)
-    r = stats.one_sample_test(a, value, greater=False, ci=False)
+    r = stats.one_sample_test(a, value, greater=False, test="student", ci=False)
     assert close(r.pvalue, p_down) and close(r.pvalue_opposite, p_up)
 
 
@@ -104,7 +106,7 @@ def test_tost_one_sample_matches_statsmodels(seed: int) -> None:
     for margin in (0.3 * sd, 1.5 * sd):
         p, (_, p_low, _), (_, p_high, _) = weightstats.DescrStatsW(a).ttost_mean(
             center - margin, center + margin)
-        r = stats.tost_one_sample(a, center, margin=margin, ci=False)
+        r = stats.tost_one_sample(a, center, margin=margin, ci=False, test="student")
         assert close(r.pvalue, p)
         assert close(r.extra["p_lower"], p_low) and close(r.extra["p_upper"], p_high)
 
@@ -225,3 +227,144 @@ def test_tied_wilcoxon_matches_scipy_permutation_path(n: int) -> None:
                                         abs=1e-12)
     assert ours.pvalue_opposite == pytest.approx(float(st.wilcoxon(d, alternative="less").pvalue),
                                                  abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------
+# sign test, skewness-aware mean test, Pitman–Morgan, intervals
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(N_DATASETS))
+def test_sign_test_matches_statsmodels(seed: int) -> None:
+    descriptive = pytest.importorskip("statsmodels.stats.descriptivestats")
+    a, _ = dataset(seed)
+    value = float(np.quantile(a, 0.3 + 0.02 * seed))
+    if seed % 3 == 0:
+        value = float(a[0])  # a seed exactly at the value: dropped by both
+    _, p_two = descriptive.sign_test(a, value)
+    r = stats.one_sample_test(a, value, test="sign", ci=False)
+    # statsmodels reports the two-sided exact binomial p: twice the smaller tail, capped.
+    assert close(min(1.0, 2 * min(r.pvalue, r.pvalue_opposite)), float(p_two))
+    above, below = int(np.sum(a > value)), int(np.sum(a < value))
+    ref_up = st.binomtest(above, above + below, alternative="greater").pvalue
+    ref_down = st.binomtest(above, above + below, alternative="less").pvalue
+    assert close(r.pvalue, ref_up) and close(r.pvalue_opposite, ref_down)
+
+
+def hall_reference(x: np.ndarray, value: float) -> tuple[float, float]:
+    """Both one-sided p-values of the skewness-aware mean test, from its formula.
+
+    Hall (1992): T_H = T + a T^2 + a^2 T^3 / 3 + b with a = g / (3 sqrt n), b = g / (6 sqrt n),
+    g the inflated adjusted skewness (2 + 10/n) G1, used only on the side it makes
+    conservative; below its turning point u = a T = -1 it continues with slope 0.2.
+    """
+    n = x.size
+    t = float(st.ttest_1samp(x, value).statistic)
+    g1 = float(st.skew(x, bias=False)) * (2 + 10 / n)
+
+    def lower(t_: float, g: float) -> float:
+        if g <= 0:
+            return float(st.t.cdf(t_, n - 1))
+        a, b = g / (3 * np.sqrt(n)), g / (6 * np.sqrt(n))
+        if a * t_ >= -1:
+            th = t_ + a * t_**2 + a**2 * t_**3 / 3 + b
+        else:
+            th = -1 / (3 * a) + 0.2 * (t_ + 1 / a) + b
+        return float(st.t.cdf(max(th, t_), n - 1))
+
+    return lower(-t, -g1), lower(t, g1)
+
+
+@pytest.mark.parametrize("seed", range(N_DATASETS))
+def test_skew_mean_test_matches_hall_formula(seed: int) -> None:
+    rng = np.random.default_rng(500 + seed)
+    n = int(rng.integers(4, 40))
+    x = rng.lognormal(0, rng.choice([0.3, 1.0, 1.5]), size=n) * rng.choice([-1.0, 1.0])
+    value = float(x.mean() + x.std() * rng.choice([-1.5, -0.5, 0.0, 0.5, 1.5]) / np.sqrt(n))
+    p_up, p_down = hall_reference(x, value)
+    r = stats.one_sample_test(x, value, greater=True, ci=False)
+    assert close(r.pvalue, p_up) and close(r.pvalue_opposite, p_down)
+
+
+@pytest.mark.parametrize("seed", range(N_DATASETS))
+def test_pitman_morgan_matches_pearson_correlation_test(seed: int) -> None:
+    a, b = dataset(seed)
+    if np.ptp(a - b) == 0 or np.ptp(a + b) == 0:
+        pytest.skip("equal spreads by construction")
+    b = b.mean() + (b - b.mean()) * (0.5 + 0.1 * (seed % 10))
+    s, d = a + b, a - b
+    less = st.pearsonr(s, d, alternative="less")
+    greater = st.pearsonr(s, d, alternative="greater")
+    r = stats.paired_spread_test(a, b, a_smaller=True, ci=False)
+    assert close(r.extra["r"], float(less.statistic))
+    assert close(r.pvalue, float(less.pvalue)) and close(r.pvalue_opposite, float(greater.pvalue))
+    assert close(r.effect, float(np.std(a, ddof=1) / np.std(b, ddof=1)))
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_pitman_morgan_interval_inverts_the_test(seed: int) -> None:
+    # At each end lambda of the sd-ratio interval, the two-sided correlation test of
+    # a + lambda b against a - lambda b has p = 0.05 exactly.
+    rng = np.random.default_rng(700 + seed)
+    n = int(rng.integers(5, 30))
+    z = rng.normal(size=(n, 2))
+    a, b = z[:, 0], 2 * (0.6 * z[:, 0] + 0.8 * z[:, 1])
+    interval = stats._pitman_morgan_ratio_interval(a, b)
+    for lam in interval:
+        p = st.pearsonr(a + lam * b, a - lam * b).pvalue
+        assert p == pytest.approx(0.05, abs=1e-8)
+    full = stats.paired_spread_test(a, b)
+    assert full.ci.low <= interval.low and interval.high <= full.ci.high
+
+
+def test_bootstrap_ci_matches_scipy_bca() -> None:
+    rng = np.random.default_rng(9)
+    for n in (5, 10, 30):
+        x = rng.lognormal(size=n)
+        ref = st.bootstrap((x,), np.mean, n_resamples=2000, method="BCa",
+                           rng=np.random.default_rng(stats._BOOTSTRAP_SEED))
+        ours = stats.bootstrap_ci(x)
+        assert ours.low == pytest.approx(float(ref.confidence_interval.low), rel=1e-12)
+        assert ours.high == pytest.approx(float(ref.confidence_interval.high), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_sd_ratio_intervals_are_hulls_of_exact_and_bca(seed: int) -> None:
+    rng = np.random.default_rng(800 + seed)
+    n = int(rng.integers(6, 25))
+    a, b = rng.normal(size=n), rng.normal(0, 1.5, size=n) + rng.normal(size=n)
+
+    def ratio(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.std(x, axis=axis, ddof=1) / np.std(y, axis=axis, ddof=1)
+
+    def bca(paired: bool) -> tuple[float, float]:
+        ci = st.bootstrap((a, b), ratio, paired=paired, vectorized=True, n_resamples=2000,
+                          method="BCa", rng=np.random.default_rng(stats._BOOTSTRAP_SEED))
+        return float(ci.confidence_interval.low), float(ci.confidence_interval.high)
+
+    # Paired: the Pitman–Morgan interval joined with the paired BCa interval.
+    pm = stats._pitman_morgan_ratio_interval(a, b)
+    lo, hi = bca(paired=True)
+    r = stats.paired_spread_test(a, b)
+    assert r.ci == (pytest.approx(min(pm.low, lo)), pytest.approx(max(pm.high, hi)))
+    # Independent groups: the F interval joined with the two-sample BCa interval.
+    ratio2 = np.var(a, ddof=1) / np.var(b, ddof=1)
+    f_lo, f_hi = st.f.ppf([0.025, 0.975], n - 1, n - 1)
+    lo, hi = bca(paired=False)
+    r = stats.spread_test(a, b)
+    assert r.ci == (pytest.approx(min(np.sqrt(ratio2 / f_hi), lo)),
+                    pytest.approx(max(np.sqrt(ratio2 / f_lo), hi)))
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.01])
+@pytest.mark.parametrize("power", [0.8, 0.9])
+def test_seeds_needed_for_t_matches_statsmodels(alpha: float, power: float) -> None:
+    smp = pytest.importorskip("statsmodels.stats.power")
+    for dz in (0.3, 0.5, 0.8, 1.2):
+        d = np.array([-1.0, 1.0] * 10) + dz  # sd of the differences = 1.026
+        dz_obs = dz / float(np.std(d, ddof=1))
+        advice = stats.seeds_needed_for(stats.paired_test(d, np.zeros(20), test="t", ci=False),
+                                        alpha=alpha, power=power)
+        reference = smp.TTestPower().solve_power(effect_size=dz_obs, alpha=alpha, power=power,
+                                                 alternative="larger")
+        assert advice.n == max(2, int(np.ceil(reference - 1e-9))), (dz, advice, reference)

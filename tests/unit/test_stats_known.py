@@ -16,6 +16,8 @@ import math
 
 import numpy as np
 import pytest
+from scipy.stats import beta, binom, nct, norm
+from scipy.stats import t as student
 
 from atomcheck import stats
 
@@ -166,9 +168,10 @@ def test_paired_t_by_hand_less() -> None:
 
 
 def test_paired_t_zero_variance_positive() -> None:
+    # A constant difference over 3 seeds is as strong as 3 agreeing signs: 0.5**3, never 0.
     r = stats.paired_test([2.0, 3.0, 4.0], [1.0, 2.0, 3.0], test="t", ci=False)
     assert r.statistic == math.inf
-    assert (r.pvalue, r.pvalue_opposite) == (0.0, 1.0)
+    assert (r.pvalue, r.pvalue_opposite) == (0.125, 1.0)
     assert r.sd == 0.0
     assert r.extra["dz"] == math.inf
 
@@ -176,10 +179,13 @@ def test_paired_t_zero_variance_positive() -> None:
 def test_paired_t_zero_variance_negative() -> None:
     r = stats.paired_test([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], test="t", ci=False)
     assert r.statistic == -math.inf
-    assert (r.pvalue, r.pvalue_opposite) == (1.0, 0.0)
+    assert (r.pvalue, r.pvalue_opposite) == (1.0, 0.125)
     assert r.extra["dz"] == -math.inf
     r = stats.paired_test([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], greater=False, test="t", ci=False)
-    assert (r.pvalue, r.pvalue_opposite) == (0.0, 1.0)
+    assert (r.pvalue, r.pvalue_opposite) == (0.125, 1.0)
+    # The same bound as the exact Wilcoxon signed-rank test on the same data.
+    w = stats.paired_test([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], greater=False, ci=False)
+    assert w.pvalue == r.pvalue
 
 
 ACC_A = [0.90, 0.92, 0.91, 0.93, 0.90]
@@ -192,15 +198,20 @@ def test_round_off_constant_differences_are_zero_variance() -> None:
     d = np.subtract(ACC_A, ACC_B)
     assert len(set(d.tolist())) > 1
     r = stats.paired_test(ACC_A, ACC_B, test="t", ci=False)
-    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (math.inf, 0.0, 1.0)
+    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (math.inf, 1 / 32, 1.0)
     r = stats.paired_test(ACC_B, ACC_A, test="t", ci=False)
-    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (-math.inf, 1.0, 0.0)
+    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (-math.inf, 1.0, 1 / 32)
+    # Beyond the margin: the upper side is an exact sign test (1/32), doubled (Bonferroni).
     beyond = stats.tost_paired(ACC_A, ACC_B, margin=0.05, ci=False)
-    assert (beyond.pvalue, beyond.pvalue_opposite) == (1.0, 0.0)
+    assert (beyond.pvalue, beyond.pvalue_opposite) == (1.0, 1 / 16)
     inside = stats.tost_paired(ACC_A, ACC_B, margin=0.2, ci=False)
-    assert (inside.pvalue, inside.pvalue_opposite) == (0.0, 1.0)
-    one = stats.one_sample_test(d, 0.05, ci=False)
-    assert (one.pvalue, one.pvalue_opposite) == (0.0, 1.0)
+    assert (inside.pvalue, inside.pvalue_opposite) == (1 / 32, 1.0)
+    for test in ("t", "student"):
+        one = stats.one_sample_test(d, 0.05, test=test, ci=False)
+        assert (one.pvalue, one.pvalue_opposite) == (1 / 32, 1.0)
+    # Zero variance up to round-off: the t interval is the point itself.
+    with_ci = stats.paired_test(ACC_A, ACC_B, test="t")
+    assert with_ci.ci == (pytest.approx(0.1), pytest.approx(0.1))
     # A small but real spread still goes through the t-test.
     real = stats.paired_test(np.add(ACC_B, [0.1, 0.1001, 0.0999, 0.1, 0.1002]), ACC_B,
                              test="t", ci=False)
@@ -304,12 +315,15 @@ def test_tost_paired_by_hand() -> None:
 
 
 def test_tost_paired_zero_variance() -> None:
+    # Each one-sided side of a constant sample is an exact sign test: 0.5**3 when the
+    # constant lies on that side of the bound, else 1.
     inside = stats.tost_paired([1.5, 2.5, 3.5], [1.0, 2.0, 3.0], margin=1.0)
-    assert (inside.pvalue, inside.pvalue_opposite) == (0.0, 1.0)
+    assert (inside.pvalue, inside.pvalue_opposite) == (0.125, 1.0)
+    assert inside.extra["p_lower"] == inside.extra["p_upper"] == 0.125
     beyond = stats.tost_paired([3.0, 4.0, 5.0], [1.0, 2.0, 3.0], margin=1.0)
-    assert (beyond.pvalue, beyond.pvalue_opposite) == (1.0, 0.0)
+    assert (beyond.pvalue, beyond.pvalue_opposite) == (1.0, 0.25)
     below = stats.tost_paired([-1.0, 0.0, 1.0], [1.0, 2.0, 3.0], margin=1.0)
-    assert (below.pvalue, below.pvalue_opposite) == (1.0, 0.0)
+    assert (below.pvalue, below.pvalue_opposite) == (1.0, 0.25)
     # Exactly on the margin: neither inside nor beyond it.
     edge = stats.tost_paired([2.0, 3.0, 4.0], [1.0, 2.0, 3.0], margin=1.0)
     assert (edge.pvalue, edge.pvalue_opposite) == (1.0, 1.0)
@@ -327,31 +341,41 @@ def test_tost_errors() -> None:
         stats.tost_one_sample([1.0], 1.0, margin=1.0)
 
 
-def test_one_sample_t_by_hand() -> None:
-    r = stats.one_sample_test([1.0, 2.0, 3.0], 0.0, ci=False)
+@pytest.mark.parametrize(("test", "name"), [("student", "ttest_1samp"),
+                                           ("t", "ttest_1samp_skew")])
+def test_one_sample_t_by_hand(test: str, name: str) -> None:
+    # [1, 2, 3] has no skewness, so the skewness-aware test is the plain t-test here.
+    r = stats.one_sample_test([1.0, 2.0, 3.0], 0.0, test=test, ci=False)
     t = 2 * math.sqrt(3)
-    assert r.test == "ttest_1samp"
+    assert r.test == name
     assert r.statistic == pytest.approx(t)
     assert r.pvalue == pytest.approx(t2_sf(t), rel=1e-10)
     assert r.pvalue_opposite == pytest.approx(1 - t2_sf(t), rel=1e-10)
     assert r.effect == pytest.approx(2.0) and r.extra["value"] == 0.0
-    below = stats.one_sample_test([1.0, 2.0, 3.0], 0.0, greater=False, ci=False)
+    assert r.extra["alternative"] == "greater"
+    below = stats.one_sample_test([1.0, 2.0, 3.0], 0.0, greater=False, test=test, ci=False)
     assert below.pvalue == pytest.approx(1 - t2_sf(t), rel=1e-10)
     assert below.pvalue_opposite == pytest.approx(t2_sf(t), rel=1e-10)
+    assert below.extra["alternative"] == "less"
     # At the value itself: t = 0, both directions 1/2.
-    mid = stats.one_sample_test([1.0, 2.0, 3.0], 2.0, ci=False)
+    mid = stats.one_sample_test([1.0, 2.0, 3.0], 2.0, test=test, ci=False)
     assert mid.statistic == pytest.approx(0.0)
     assert (mid.pvalue, mid.pvalue_opposite) == (pytest.approx(0.5), pytest.approx(0.5))
 
 
-def test_one_sample_zero_variance() -> None:
-    r = stats.one_sample_test([3.0, 3.0, 3.0], 2.0)
-    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (math.inf, 0.0, 1.0)
-    r = stats.one_sample_test([3.0, 3.0, 3.0], 4.0)
-    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (-math.inf, 1.0, 0.0)
-    r = stats.one_sample_test([2.0, 2.0], 2.0)
-    assert (r.statistic, r.pvalue, r.pvalue_opposite) == (0.0, 1.0, 1.0)
+@pytest.mark.parametrize("test", ["t", "student", "sign", "wilcoxon"])
+def test_one_sample_zero_variance(test: str) -> None:
+    # Every test of a constant sample is as strong as an exact sign test: 0.5**3.
+    r = stats.one_sample_test([3.0, 3.0, 3.0], 2.0, test=test)
+    assert (r.pvalue, r.pvalue_opposite) == (0.125, 1.0)
+    r = stats.one_sample_test([3.0, 3.0, 3.0], 4.0, test=test)
+    assert (r.pvalue, r.pvalue_opposite) == (1.0, 0.125)
+    r = stats.one_sample_test([2.0, 2.0], 2.0, test=test)
+    assert (r.pvalue, r.pvalue_opposite) == (1.0, 1.0)
     assert r.ci == (2.0, 2.0)
+    if test in ("t", "student"):
+        assert stats.one_sample_test([3.0, 3.0, 3.0], 2.0, test=test).statistic == math.inf
+        assert stats.one_sample_test([2.0, 2.0], 2.0, test=test).statistic == 0.0
 
 
 def test_one_sample_wilcoxon_by_hand() -> None:
@@ -367,8 +391,11 @@ def test_one_sample_wilcoxon_by_hand() -> None:
 
 
 def test_one_sample_errors() -> None:
-    with pytest.raises(ValueError, match=r"`test` must be 't' or 'wilcoxon'; got 'sign'"):
-        stats.one_sample_test([1, 2, 3], 0.0, test="sign")
+    with pytest.raises(ValueError,
+                       match=r"`test` must be 't', 'sign', 'student' or 'wilcoxon'; got 'z'"):
+        stats.one_sample_test([1, 2, 3], 0.0, test="z")
+    with pytest.raises(ValueError, match=r"`test` must be 't' or 'student'; got 'sign'"):
+        stats.tost_one_sample([1, 2, 3], 0.0, margin=1.0, test="sign")
     with pytest.raises(ValueError, match=r"`x` contains NaN or inf"):
         stats.one_sample_test([1, math.nan, 3], 0.0)
 
@@ -388,9 +415,18 @@ def test_tost_one_sample_by_hand() -> None:
 
 
 def test_tost_one_sample_clearly_inside_and_outside() -> None:
-    inside = stats.tost_one_sample([0.88, 0.87, 0.89, 0.88, 0.885], 0.88, margin=0.03)
+    inside = stats.tost_one_sample([0.88, 0.87, 0.89, 0.88, 0.885], 0.88, margin=0.03,
+                                   test="student")
     assert inside.pvalue < 0.001 and inside.pvalue_opposite > 0.99
-    outside = stats.tost_one_sample([0.98, 0.97, 0.99, 0.98, 0.985], 0.88, margin=0.03)
+    outside = stats.tost_one_sample([0.98, 0.97, 0.99, 0.98, 0.985], 0.88, margin=0.03,
+                                    test="student")
+    assert outside.pvalue > 0.99 and outside.pvalue_opposite < 0.001
+    # The default skewness-aware tests need a few more seeds for the same certainty.
+    x = np.array([0.88, 0.87, 0.89, 0.88, 0.885, 0.875, 0.882, 0.878])
+    inside = stats.tost_one_sample(x, 0.88, margin=0.03)
+    assert inside.pvalue < 0.001 and inside.pvalue_opposite > 0.99
+    assert inside.extra["mean_test"] == "ttest_1samp_skew"
+    outside = stats.tost_one_sample(x + 0.1, 0.88, margin=0.03)
     assert outside.pvalue > 0.99 and outside.pvalue_opposite < 0.001
 
 
@@ -424,6 +460,14 @@ def test_spread_degenerate_cases() -> None:
     both_constant = stats.spread_test([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
     assert both_constant.statistic == 0.0
     assert (both_constant.pvalue, both_constant.pvalue_opposite) == (0.5, 0.5)
+    assert math.isnan(both_constant.effect)  # 0 / 0
+    # Every absolute deviation equal within each group (Levene's F divides by zero): a
+    # perfect separation, as strong as an exact permutation test of 4 + 4 labels, 1/70.
+    separated = stats.spread_test([0.0, 0.0, 0.25, 0.25], [0.0, 0.0, 0.0, 0.0])
+    assert separated.statistic == math.inf
+    assert (separated.pvalue, separated.pvalue_opposite) == (1.0, 1 / 70)
+    same = stats.spread_test([0.0, 0.0, 0.25, 0.25], [1.0, 1.25, 1.0, 1.25])
+    assert (same.statistic, same.pvalue, same.pvalue_opposite) == (0.0, 0.5, 0.5)
     equal_spread = stats.spread_test([1.0, 2.0, 3.0], [4.0, 5.0, 6.0], ci=False)
     assert equal_spread.statistic == pytest.approx(0.0)
     assert equal_spread.pvalue == pytest.approx(0.5)
@@ -431,9 +475,10 @@ def test_spread_degenerate_cases() -> None:
     b_constant = stats.spread_test([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     assert b_constant.effect == math.inf
     assert math.isnan(b_constant.ci.low)
+    # Independent groups need not have equal sizes: the F interval covers them.
     unequal_sizes = stats.spread_test([1.0, 2.0, 3.0, 4.0], [0.0, 4.0, 8.0])
     assert unequal_sizes.n == 3
-    assert math.isnan(unequal_sizes.ci.low)
+    assert unequal_sizes.ci.low < unequal_sizes.effect < unequal_sizes.ci.high
 
 
 def test_spread_ci_brackets_ratio() -> None:
@@ -528,7 +573,7 @@ def test_bootstrap_deterministic_and_contains_mean() -> None:
 
 def test_bootstrap_degenerate_data() -> None:
     assert stats.bootstrap_ci(np.array([5.0, 5.0, 5.0])) == (5.0, 5.0)
-    assert stats.bootstrap_ci(np.array([4.0])) == (4.0, 4.0)
+    assert stats.bootstrap_ci(np.array([4.0])) == (4.0, 4.0)  # constant, trivially
     assert stats.bootstrap_ci(np.array([[1.0, 2.0], [1.0, 2.0]]),
                               lambda s: s[:, 1].mean()) == (2.0, 2.0)
 
@@ -540,10 +585,10 @@ def test_bootstrap_custom_statistic_over_rows() -> None:
     assert ci == (pytest.approx(2.0), pytest.approx(2.0))
 
 
-def test_bootstrap_two_values() -> None:
-    # Resampling 2 values: the mean is 0, 0.5 or 1 (probabilities 1/4, 1/2, 1/4).
+def test_bootstrap_too_few_values() -> None:
+    # Two values resample to 3 means: no bootstrap interval, NaNs rather than a warning.
     ci = stats.bootstrap_ci(np.array([0.0, 1.0]))
-    assert ci == (0.0, 1.0)
+    assert math.isnan(ci.low) and math.isnan(ci.high)
 
 
 # --------------------------------------------------------------------------------------
@@ -627,3 +672,300 @@ def test_testresult_to_dict_and_repr() -> None:
     assert d["ci"] == [r.ci.low, r.ci.high]
     assert d["pvalue"] == r.pvalue and d["extra"]["dz"] == r.extra["dz"]
     assert "ttest_rel" in repr(r) and "n=3" in repr(r)
+
+
+# --------------------------------------------------------------------------------------
+# confidence intervals by hand
+# --------------------------------------------------------------------------------------
+
+# t quantile with 2 df: F(t) = 1/2 + t / (2 sqrt(2 + t^2)) = 0.975 -> t = 0.95 sqrt(2 / 0.0975)
+T2_975 = 0.95 * math.sqrt(2 / (1 - 0.95**2))
+
+
+def test_paired_and_one_sample_t_intervals_by_hand() -> None:
+    # d = 1, 2, 3: mean 2, sd 1 -> 2 +- t_{0.975, 2} / sqrt(3).
+    half = T2_975 / math.sqrt(3)
+    r = stats.paired_test(A3, B3, test="t")
+    assert r.ci == (pytest.approx(2 - half), pytest.approx(2 + half))
+    assert stats.paired_test(A3, B3).ci == r.ci  # the Wilcoxon result reports the same effect
+    one = stats.one_sample_test([1.0, 2.0, 3.0], 0.0)
+    assert one.ci == (pytest.approx(2 - half), pytest.approx(2 + half))
+    tost = stats.tost_paired(A3, B3, margin=5.0)
+    assert tost.ci == r.ci
+
+
+def test_tau_interval_at_the_bound_by_hand() -> None:
+    # Ten perfectly increasing rows: every tau is 1 and the sd 0. The variance floor
+    # 0.5 V0 (1 - mu^2), V0 = 2 (2k + 5) / (9 k (k - 1)) = 11/27 at k = 3, gives the lower
+    # end (1 - f) / (1 + f) with f = t^2 * 0.5 * V0 / n.
+    q = float(student.ppf(0.975, 9))
+    f = q * q * 0.5 * (11 / 27) / 10
+    r = stats.trend_test(np.tile([1.0, 2.0, 3.0], (10, 1)), increasing=True)
+    assert r.effect == 1.0
+    assert r.ci == (pytest.approx((1 - f) / (1 + f)), 1.0)
+    assert r.ci.low == pytest.approx(0.8112, abs=1e-4)
+
+
+def test_tau_interval_by_hand() -> None:
+    # Row taus 1, 1/3, 1/3 (PAGE_VALUES): mean m = 5/9, sd sqrt(4/27). The interval is the
+    # hull of the t interval m +- t s / sqrt(3) and the floor set (m - mu)^2 <= f (1 - mu^2),
+    # f = t^2 * 0.5 * (11/27) / 3, clipped to [-1, 1].
+    m = 5 / 9
+    half = T2_975 * math.sqrt(4 / 27) / math.sqrt(3)
+    f = T2_975**2 * 0.5 * (11 / 27) / 3
+    root = math.sqrt(m * m - (1 + f) * (m * m - f))
+    low = max(-1.0, min(m - half, (m - root) / (1 + f)))
+    r = stats.trend_test(PAGE_VALUES, increasing=True)
+    assert r.ci == (pytest.approx(low), 1.0)
+    # With more seeds and no seed near the bounds the floor does not bind: the t interval.
+    v = np.tile([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0], [3.0, 2.0, 1.0]], (5, 1))
+    taus = stats.kendall_tau_rows(v)
+    half = float(student.ppf(0.975, 19)) * taus.std(ddof=1) / math.sqrt(20)
+    r = stats.trend_test(v, increasing=True)
+    assert r.ci == (pytest.approx(taus.mean() - half), pytest.approx(taus.mean() + half))
+
+
+def test_page_per_seed_statistic_by_hand() -> None:
+    # Ranks per row: (1, 2, 3), (1, 3, 2), (2, 1, 3): l = 14, 13, 13 with weights 1, 2, 3.
+    up = stats.trend_test(PAGE_VALUES, increasing=True, ci=False)
+    assert up.extra["l_mean"] == pytest.approx(40 / 3)
+    assert up.extra["l_sd"] == pytest.approx(math.sqrt(1 / 3))
+    assert up.extra["levels"] == 3 and up.extra["alternative"] == "greater"
+    # In the decreasing order the weights are 3, 2, 1: l = 24 - l.
+    down = stats.trend_test(PAGE_VALUES, increasing=False, ci=False)
+    assert down.extra["l_mean"] == pytest.approx(32 / 3)
+    assert down.extra["alternative"] == "less"
+
+
+@pytest.mark.parametrize(("n", "ranks", "coverage"), [
+    # P(Bin(10, 1/2) <= 1) = 11/1024 <= 0.025 < P(<= 2) = 56/1024 -> [x_(2), x_(9)].
+    (10, (2, 9), 1 - 22 / 1024),
+    # P(Bin(8, 1/2) <= 0) = 1/256 <= 0.025 < P(<= 1) = 9/256 -> the range, 1 - 2/256.
+    (8, (1, 8), 1 - 2 / 256),
+    # Too few seeds for 95%: the range covers 1 - 2/32 only.
+    (5, (1, 5), 1 - 2 / 32),
+    # P(Bin(20, 1/2) <= 5) = 0.0207 <= 0.025 < P(<= 6) = 0.0577 -> [x_(6), x_(15)].
+    (20, (6, 15), 1 - 2 * 21700 / 2**20),
+])
+def test_median_order_statistic_interval(n: int, ranks: tuple[int, int], coverage: float) -> None:
+    x = np.random.default_rng(n).permutation(np.arange(1.0, n + 1))  # x_(i) = i
+    r = stats.one_sample_test(x, 0.0, test="sign")
+    assert r.ci == (float(ranks[0]), float(ranks[1]))
+    assert r.extra["ci_coverage"] == pytest.approx(coverage)
+    assert r.ci_level == pytest.approx(min(coverage, 0.95))
+
+
+# --------------------------------------------------------------------------------------
+# sign test and the skewness-aware mean test
+# --------------------------------------------------------------------------------------
+
+SIGN_X = [3.1, 2.0, 5.5, 4.2, 3.3, 2.8, 6.1, 3.9]
+
+
+def test_sign_test_by_hand() -> None:
+    # 7 of 8 above 2.5: P(X >= 7) = (8 + 1) / 256; P(X <= 7) = 255 / 256.
+    r = stats.one_sample_test(SIGN_X, 2.5, test="sign")
+    assert r.test == "sign_test"
+    assert r.statistic == 7.0
+    assert r.pvalue == pytest.approx(9 / 256, rel=1e-12)
+    assert r.pvalue_opposite == pytest.approx(255 / 256, rel=1e-12)
+    assert r.effect_name == "median" and r.effect == pytest.approx(3.6)
+    assert (r.extra["n_above"], r.extra["n_below"], r.extra["n_zero"]) == (7, 1, 0)
+    assert r.extra["share_above"] == pytest.approx(7 / 8)
+    below = stats.one_sample_test(SIGN_X, 2.5, greater=False, test="sign")
+    assert (below.pvalue, below.pvalue_opposite) == (r.pvalue_opposite, r.pvalue)
+    # A seed exactly at the value is dropped (it says nothing about the side).
+    tied = stats.one_sample_test([*SIGN_X, 2.5], 2.5, test="sign")
+    assert tied.pvalue == r.pvalue and tied.extra["n_zero"] == 1 and tied.n == 9
+
+
+def test_sign_test_ignores_magnitudes() -> None:
+    # Wilcoxon (a symmetry test) is moved by one huge value; the median test is not.
+    base = stats.one_sample_test(SIGN_X, 2.5, test="sign")
+    wild = stats.one_sample_test([*SIGN_X[:-1], 1e6], 2.5, test="sign")
+    assert wild.pvalue == base.pvalue
+
+
+RIGHT_SKEWED = np.array([0.2, 0.3, 0.3, 0.4, 0.5, 0.6, 0.8, 1.2, 2.5, 4.0])
+
+
+def test_skew_mean_test_corrects_only_the_liberal_side() -> None:
+    # Right skew: the lower-tail ("mean below") p-value grows, the upper one is the t-test's.
+    for value in (0.5, 1.08, 1.5, 2.5):
+        skew = stats.one_sample_test(RIGHT_SKEWED, value, greater=False)
+        plain = stats.one_sample_test(RIGHT_SKEWED, value, greater=False, test="student")
+        assert skew.test == "ttest_1samp_skew"
+        assert skew.pvalue >= plain.pvalue
+        assert skew.pvalue_opposite == pytest.approx(plain.pvalue_opposite, rel=1e-12)
+        assert skew.statistic == pytest.approx(plain.statistic)
+    # The mirror image swaps the roles exactly.
+    up = stats.one_sample_test(-RIGHT_SKEWED, -2.5, greater=True)
+    down = stats.one_sample_test(RIGHT_SKEWED, 2.5, greater=False)
+    assert up.pvalue == pytest.approx(down.pvalue, rel=1e-12)
+    assert up.pvalue_opposite == pytest.approx(down.pvalue_opposite, rel=1e-12)
+
+
+def test_skew_mean_test_refuses_what_the_t_test_wrongly_supports() -> None:
+    # Ten small values of a lognormal(0, 1) (true mean 1.65), none from the long tail: the
+    # t-test finds the mean below 1.65 (p < 0.001); the skewness-aware test does not.
+    x = np.array([0.35, 0.52, 0.61, 0.74, 0.83, 0.95, 1.08, 1.21, 1.47, 1.9])
+    assert stats.one_sample_test(x, 1.65, greater=False, test="student").pvalue < 0.01
+    assert stats.one_sample_test(x, 1.65, greater=False).pvalue > 0.05
+    # Far enough below, the evidence still counts.
+    assert stats.one_sample_test(x, 3.0, greater=False).pvalue < 0.05
+
+
+# --------------------------------------------------------------------------------------
+# paired_spread_test (Pitman–Morgan)
+# --------------------------------------------------------------------------------------
+
+
+def test_pitman_morgan_by_hand() -> None:
+    # a = 0, 1, 2, 3; b = 0, 3, 0, 3: S = a + b = 0, 4, 2, 6; D = a - b = 0, -2, 2, 0.
+    # Centred: S = -3, 1, -1, 3; D = 0, -2, 2, 0 -> sum SD = -4, sum S^2 = 20, sum D^2 = 8,
+    # r = -4 / sqrt(160) = -1/sqrt(10), t = r sqrt(2) / sqrt(1 - r^2) = -sqrt(2)/3 (2 df).
+    a, b = [0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0]
+    r = stats.paired_spread_test(a, b, ci=False)
+    assert r.test == "pitman_morgan"
+    assert r.extra["r"] == pytest.approx(-1 / math.sqrt(10))
+    assert r.statistic == pytest.approx(-math.sqrt(2) / 3)
+    assert r.pvalue == pytest.approx(t2_sf(math.sqrt(2) / 3), rel=1e-10)
+    assert r.pvalue_opposite == pytest.approx(1 - t2_sf(math.sqrt(2) / 3), rel=1e-10)
+    assert r.effect == pytest.approx(math.sqrt((5 / 3) / 3))  # var a = 5/3, var b = 3
+    assert r.extra["alternative"] == "less"
+    larger = stats.paired_spread_test(a, b, a_smaller=False, ci=False)
+    assert (larger.pvalue, larger.pvalue_opposite) == (r.pvalue_opposite, r.pvalue)
+
+
+def test_pitman_morgan_equal_spreads() -> None:
+    # b is a within-seed shuffle of a's values: equal variances, S and D uncorrelated.
+    r = stats.paired_spread_test([1.0, 2.0, 3.0, 4.0], [2.0, 1.0, 4.0, 3.0])
+    assert r.extra["r"] == pytest.approx(0.0, abs=1e-15)
+    assert (r.pvalue, r.pvalue_opposite) == (pytest.approx(0.5), pytest.approx(0.5))
+    assert r.effect == pytest.approx(1.0)
+    assert r.ci.low < 1.0 < r.ci.high
+
+
+def test_pitman_morgan_degenerate_cases() -> None:
+    # A constant arm: corr(S, D) = -1 exactly; as strong as 4 agreeing signs, never 0.
+    r = stats.paired_spread_test([1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 3.0, 2.0])
+    assert (r.pvalue, r.pvalue_opposite) == (1 / 16, 1.0)
+    assert r.effect == 0.0
+    # b = a / 2: the spread ratio is exactly 2, again a correlation of +1.
+    r = stats.paired_spread_test([0.0, 2.0, 6.0, 4.0], [0.0, 1.0, 3.0, 2.0])
+    assert (r.pvalue, r.pvalue_opposite) == (1.0, 1 / 16)
+    assert r.effect == pytest.approx(2.0)
+    # a = b + 1 (D constant) or a = 5 - b (S constant): equal spreads, no evidence at all.
+    for a, b in (([1.0, 2.0, 4.0, 3.0], [0.0, 1.0, 3.0, 2.0]),
+                 ([5.0, 4.0, 2.0, 3.0], [0.0, 1.0, 3.0, 2.0])):
+        r = stats.paired_spread_test(a, b)
+        assert (r.pvalue, r.pvalue_opposite) == (1.0, 1.0)
+        assert r.effect == pytest.approx(1.0)
+    both = stats.paired_spread_test([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
+    assert (both.pvalue, both.pvalue_opposite) == (1.0, 1.0)
+    assert math.isnan(both.effect) and math.isnan(both.ci.low)
+
+
+def test_pitman_morgan_errors() -> None:
+    with pytest.raises(ValueError, match=r"needs >= 3 seeds; got 2"):
+        stats.paired_spread_test([1.0, 2.0], [3.0, 5.0])
+    with pytest.raises(ValueError, match=r"`a` and `b` must pair up; got 3 and 4 seeds"):
+        stats.paired_spread_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match=r"`b` contains NaN or inf"):
+        stats.paired_spread_test([1.0, 2.0, 3.0], [1.0, math.nan, 3.0])
+
+
+def test_exact_share_has_clopper_pearson_interval() -> None:
+    r = stats.exact_test([True, False, True], [0, 1, 2])
+    # Clopper–Pearson for 2 of 3: Beta(2, 2) at 2.5% and Beta(3, 1) at 97.5% (= 0.975^(1/3)).
+    assert r.ci == (pytest.approx(float(beta.ppf(0.025, 2, 2))), pytest.approx(0.975 ** (1 / 3)))
+
+
+# --------------------------------------------------------------------------------------
+# seeds_needed_for
+# --------------------------------------------------------------------------------------
+
+D8 = [0.3, -0.2, 0.5, 0.1, 0.4, -0.1, 0.2, 0.6]
+
+
+def test_seeds_needed_for_paired_t_is_the_noncentral_t_count() -> None:
+    r = stats.paired_test(D8, [0.0] * 8, test="t")
+    advice = stats.seeds_needed_for(r)
+    delta = r.effect / r.sd
+    power = [float(nct.sf(student.ppf(0.95, n - 1), n - 1, delta * math.sqrt(n))) for n in (11, 12)]
+    assert advice.n == 12 and power[0] < 0.8 <= power[1]
+    assert "80% power" in advice.note and "t-test" in advice.note
+    # Wilcoxon: the t count over its lowest efficiency, 0.864.
+    w = stats.seeds_needed_for(stats.paired_test(D8, [0.0] * 8))
+    assert w.n == math.ceil(12 / 0.864)
+
+
+def test_seeds_needed_for_wrong_direction_and_no_model() -> None:
+    wrong = stats.seeds_needed_for(stats.paired_test(D8, [0.0] * 8, greater=False, test="t"))
+    assert wrong.n is None and "opposite side of the claim" in wrong.note
+    x = np.array(D8) + 1.0
+    for test in ("t", "student", "sign", "wilcoxon"):
+        advice = stats.seeds_needed_for(stats.one_sample_test(x, 2.0, test=test))
+        assert advice.n is None and "opposite side" in advice.note
+    tost = stats.seeds_needed_for(stats.tost_paired(D8, [0.0] * 8, margin=0.1))
+    assert tost.n is None and "outside the margin" in tost.note
+    exact = stats.seeds_needed_for(stats.exact_test([True, False], [0, 1]))
+    assert exact.n is None and "counterexample" in exact.note
+    levene = stats.seeds_needed_for(stats.spread_test([1.0, 2.0, 4.0], [1.0, 5.0, 9.0]))
+    assert levene.n is None and "no power model" in levene.note
+
+
+def test_seeds_needed_for_family_asks_each_member_for_more_power() -> None:
+    r = stats.paired_test(D8, [0.0] * 8, test="t")
+    three = stats.seeds_needed_for(r, family=3)
+    assert three.n == stats.seeds_needed_for(r, power=0.8 ** (1 / 3)).n
+    assert three.n > stats.seeds_needed_for(r).n
+    assert "each of 3 members at 93%" in three.note
+    with pytest.raises(ValueError, match=r"`family` must be >= 1"):
+        stats.seeds_needed_for(r, family=0)
+    with pytest.raises(ValueError, match=r"`power` and `alpha` must lie in \(0, 1\)"):
+        stats.seeds_needed_for(r, power=1.0)
+
+
+def test_seeds_needed_for_page_and_pitman_morgan_formulas() -> None:
+    z = norm.ppf(0.95) + norm.ppf(0.8)
+    v = np.array([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0], [2.0, 3.0, 1.0]])
+    page = stats.trend_test(v, increasing=True, ci=False)
+    mu0, sigma0 = 3 * 16 / 4, math.sqrt(9 * 4 * 8 / 144)  # k(k+1)^2/4, k^2(k+1)(k^2-1)/144
+    mu1, sigma1 = page.extra["l_mean"], page.extra["l_sd"]  # (14 + 13 + 13 + 11) / 4
+    expected = math.ceil(((norm.ppf(0.95) * sigma0 + norm.ppf(0.8) * sigma1) / (mu1 - mu0)) ** 2)
+    assert stats.seeds_needed_for(page).n == expected
+    assert stats.seeds_needed_for(stats.trend_test(v, increasing=False, ci=False)).n is None
+    pm = stats.paired_spread_test([0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0], ci=False)
+    n = stats.seeds_needed_for(pm).n
+    assert n == math.ceil((z / math.atanh(1 / math.sqrt(10))) ** 2 + 3)
+    larger = stats.paired_spread_test([0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0],
+                                      a_smaller=False, ci=False)
+    assert stats.seeds_needed_for(larger).n is None
+
+
+def test_seeds_needed_for_sign_test_is_exact_binomial_power() -> None:
+    def power(n: int, q: float) -> float:
+        crit = next(c for c in range(n + 2) if binom.sf(c - 1, n, 0.5) < 0.05)
+        return float(binom.sf(crit - 1, n, q))
+
+    x = np.concatenate([np.full(15, 1.0), np.full(5, -1.0)])  # 75% above 0
+    n = stats.seeds_needed_for(stats.one_sample_test(x, 0.0, test="sign")).n
+    assert n is not None
+    assert power(n, 0.75) >= 0.8 and power(n + 1, 0.75) >= 0.8
+    assert any(power(m, 0.75) < 0.8 for m in range(n - 3, n))
+
+
+def test_seeds_needed_for_tost_needs_both_sides() -> None:
+    rng = np.random.default_rng(0)
+    d = rng.normal(0, 1, 200)
+    d = d - d.mean()  # observed difference exactly 0, sd ~1
+    tost = stats.seeds_needed_for(stats.tost_paired(d, np.zeros(200), margin=0.5, ci=False))
+    one_sided = stats.seeds_needed_for(stats.paired_test(d + 0.5, np.zeros(200), test="t"))
+    assert tost.n is not None and one_sided.n is not None
+    assert tost.n > one_sided.n
+    # With d = 0 both sides matter equally, each needing power 1 - beta/2:
+    # n ~ ((z_{1-alpha} + z_{1-beta/2}) sd / margin)^2 with beta = 0.2.
+    sd = float(d.std(ddof=1))
+    approx = ((norm.ppf(0.95) + norm.ppf(0.9)) * sd / 0.5) ** 2
+    assert abs(tost.n - approx) <= 3
