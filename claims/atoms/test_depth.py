@@ -1,4 +1,11 @@
-"""Depth at a fixed parameter count (000_07dadddd682b9602.txt §2, "12 atoms of deep learning")."""
+"""Depth at a fixed parameter count (000_07dadddd682b9602.txt §2, "12 atoms of deep learning").
+
+Open settings. §2 fixes the data (16 alternating points), the weight-shared net and its
+152 parameters, and says nothing of the training. Rule, fixed before running any
+alternative: the optimiser's learning rate one factor 3 either way from ours (0.03 and
+0.003; the document's own notebook used 0.003, for 15,000 steps), at our 300 full-batch
+steps. Nothing else about the optimiser is varied.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ pytestmark = pytest.mark.atoms
 SOURCE = "000_07dadddd682b9602.txt §2"
 WIDTH = 10
 #: Hidden layers; layers 2..k share one 10x10 matrix, so every depth has 152 parameters.
-DEPTHS = {str(k): {"widths": (WIDTH,) * k} for k in (2, 3, 4, 6, 8)}
+DEPTHS = {k: {"widths": (WIDTH,) * k} for k in (2, 3, 4, 6, 8)}
 
 #: The §2 experiment: 16 alternating points, a weight-shared ReLU net, full-batch Adam.
 DEPTH_TASK = Task(
@@ -25,7 +32,12 @@ DEPTH_TASK = Task(
 )
 
 
-@pytest.mark.claim(claim_id="atoms.depth", sources=[SOURCE], seeds=10)
+@pytest.mark.claim(
+    claim_id="atoms.depth", sources=[SOURCE], seeds=20,
+    robust_over=[{"lr": 0.03}, {"lr": 0.003}], expected="conditional",
+    reason="accuracy rises with depth at Adam lr=0.01 and 0.003, but at lr=0.03 the deeper "
+           "weight-shared nets train worse: accuracy peaks at 3 layers (0.74) and falls to "
+           "0.58 at 8, so Page's L reads a fall")
 def test_depth(claim):
     """At a fixed parameter count, accuracy on a hard alternating problem rises with depth.
 
@@ -37,17 +49,22 @@ def test_depth(claim):
     of width 10). Depth 1 is left out: without the shared layer it has 42 parameters, so
     it would not hold the count fixed. Xavier init, cross-entropy, full-batch Adam (the
     document's optimiser) at lr=0.01 for 300 steps. Seeds differ only in initial weights.
-    Test: Page's L on training accuracy, seeds as blocks, one-sided "rises".
+    Open settings: lr=0.03 and lr=0.003 (module docstring).
+    Test: Page's L on training accuracy, seeds as blocks, one-sided "rises". Not strict:
+    the document says accuracy rises with depth "in most experiments" (在大多实验中).
+    Seeds: 20, not 10. At 10 seeds the lr=0.03 setting's fall had p=0.047 before the
+    Holm correction across the three settings, so the claim's verdict was inconclusive; we
+    doubled the seeds for that reason (this sweep costs about 1 s per setting).
 
-    What we tried: the document's lr=0.003 for 3,000 steps, and lr=0.01 for 300, 1,000
-    and 3,000 steps, all gave "supported" with the same ordering (mean accuracy from
-    about 0.6-0.7 at 2 layers to 0.8-0.9 at 6-8 layers; longer runs reach a little
-    higher). At lr=0.03 for 300-400 steps accuracy stayed near 0.7 at every depth
-    (inconclusive): the effect needs an optimiser gentle enough for the deeper shared
-    nets, which we report rather than hide. We keep the cheapest of the agreeing
-    settings, 300 steps at lr=0.01. Per-seed accuracies are chaotic in the last float32
-    bits (a seed can move by a point or two between engine versions), so read the
-    trend, not single seeds.
+    Finding (20 seeds): mean accuracy at 2, 3, 4, 6, 8 layers is 0.61, 0.71, 0.76, 0.77,
+    0.78 at lr=0.01 and 0.58, 0.66, 0.69, 0.71, 0.71 at lr=0.003 (both rise, p < 1e-5),
+    but 0.70, 0.74, 0.73, 0.67, 0.58 at lr=0.03: an inverted U, best at 3-4 layers, which
+    Page's L reads as a fall (p=0.0009) because the drop at 6-8 layers outweighs the rise
+    before it. The deep shared nets need a gentle optimiser; the trend is the optimiser's
+    as much as the architecture's. Earlier runs: the document's lr=0.003 for 3,000 steps
+    and lr=0.01 for 1,000 and 3,000 steps also rise. Per-seed accuracies are chaotic in
+    the last float32 bits (a seed can move by a point or two between engine versions), so
+    read the trend, not single seeds.
     """
     claim.sweep(DEPTH_TASK, hidden_layers=DEPTHS)
     claim.expect(Rises("train_accuracy", along="hidden_layers"))

@@ -1,10 +1,26 @@
-"""PCA and useless dimensions (000_07dadddd682b9602.txt §6, "12 atoms of deep learning")."""
+"""PCA and useless dimensions (000_07dadddd682b9602.txt §6, "12 atoms of deep learning").
+
+Both claims read one shared sweep (``pca_sweep``): dummy dimensions × {no reduction, PCA}.
+
+Open settings. §6 fixes the informative data (two 10-d Gaussians, means 1 apart, n=100)
+and the random rotation; it calls the dummy dimensions "very low random values" without a
+scale, says nothing of the net or its training, and puts the useful PCA size at "5-10".
+Rule, fixed before running any alternative: the data value the document leaves vague, the
+dummies' scale, a factor 100 up (0.1, a tenth of the informative dimensions' SD, still
+"low" next to them); and the learning rate one factor 3 toward the document's notebook
+(Adam lr=0.003 there, 1e-3 here). The learning-rate setting is not in ``robust_over``:
+each setting retrains all ten configurations (~3 s), over this file's share of the
+catalog's time budget; run once at 10 seeds it gave the same verdicts, with a larger
+fall (0.905 to 0.891) and a larger PCA gain (2.1-2.2 points at 200-400 dimensions). The
+PCA size: 10 components, the informative dimensionality and the top of the document's
+"5-10"; 5 components, run once at 10 seeds, helped as much (1.8-2.3 points).
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from atomcheck import Beats, Falls
+from atomcheck import Beats, Falls, SharedSweep
 from atomcheck.data import gaussian_mixture
 from atomcheck.models import MLPSpec, Task
 
@@ -13,9 +29,6 @@ pytestmark = pytest.mark.atoms
 SOURCE = "000_07dadddd682b9602.txt §6"
 #: Useless dimensions added to the 10 informative ones: 10, 40, 100, 200 and 400 in all.
 DUMMY_DIMS = [0, 30, 90, 190, 390]
-#: Principal components kept: the informative dimensionality (the document: "5-10").
-COMPONENTS = 10
-
 #: The §6 data: two 10-d Gaussians, means 1 apart per dimension, n=100 training points,
 #: dummy dimensions of standard deviation 1e-3, everything multiplied by one random
 #: rotation per seed; a balanced test set of 500.
@@ -42,8 +55,23 @@ def _one_blas_thread():
         yield
 
 
-@pytest.mark.claim(claim_id="atoms.pca.dims_hurt", sources=[SOURCE], seeds=10)
-def test_pca_dims_hurt(claim):
+#: Principal components kept: the informative dimensionality (the document: "5-10").
+COMPONENTS = 10
+#: The reductions: none, or PCA to COMPONENTS.
+REDUCTIONS = {"none": {}, "pca": {"pca_components": COMPONENTS}}
+#: The open settings of both claims (module docstring).
+OPEN_SETTINGS = [{"dummy_scale": 0.1}]
+
+
+@pytest.fixture(scope="session")
+def pca_sweep() -> SharedSweep:
+    """Every dummy count with and without PCA, trained once per seeds and settings."""
+    return SharedSweep(PCA_TASK, dummy_dims=DUMMY_DIMS, reduction=REDUCTIONS)
+
+
+@pytest.mark.claim(claim_id="atoms.pca.dims_hurt", sources=[SOURCE], seeds=10,
+                   robust_over=OPEN_SETTINGS)
+def test_pca_dims_hurt(claim, pca_sweep):
     """Accuracy falls as useless dimensions are added (after a random rotation).
 
     Protocol: the document's data (two 10-d Gaussians, identity covariance, means 1
@@ -51,40 +79,53 @@ def test_pca_dims_hurt(claim):
     dimensions drawn from N(0, 1e-3²) for both classes, then one random rotation (drawn
     per seed) of all features, which hides the dummies. Balanced test set of 500. Net
     (d)-64-64-2, ReLU, Xavier init, cross-entropy, Adam lr=1e-3 with batch min(200, n) =
-    full batch, 100 epochs: scikit-learn MLPClassifier's recipe, which the document's
-    code for this experiment uses. Test: Page's L on test accuracy along the dummy
-    count, seeds as blocks, one-sided "falls".
+    full batch, 100 epochs: scikit-learn MLPClassifier's recipe (the document's notebook
+    trains a 100-100 net with Adam at lr=0.003 for 500 full-batch steps). Open settings:
+    dummy SD 0.1 (module docstring). Test: Page's L on test accuracy along the dummy
+    count (no reduction), seeds as blocks, one-sided "falls". Not strict: the document
+    describes a drop past about 100 dimensions ("当维数超过 100 时...显著的下降"), not a
+    fall at every step.
 
     Finding to read with the verdict: the fall is real but small, about 1 point of
-    accuracy from 10 to 400 dimensions (0.908 to 0.899 at 10 seeds), with no sharp drop
-    once the dimension passes the 100 samples, unlike the document's threshold. The
-    dummies carry almost no variance, and gradient descent only moves the first layer
-    within the span of the training inputs, so the extra dimensions mostly change the
-    Xavier init scale and Adam's per-coordinate steps.
+    accuracy from 10 to 400 dimensions (0.908 to 0.899 at 10 seeds; 0.908 to 0.902 with
+    dummy SD 0.1), not monotone (40 dimensions are level with 10, and 200 with 100), with
+    no sharp drop once the dimension passes the 100 samples, unlike the document's
+    threshold. It is largest at the last level but not carried by it: without the 400-d
+    level Page's L still gives p=0.035 (0.021 at dummy SD 0.1). The dummies carry almost
+    no variance, and gradient descent only moves the first layer within the span of the
+    training inputs, so the extra dimensions mostly change the Xavier init scale and
+    Adam's per-coordinate steps.
+
+    Fresh seeds (1000-1009, run once, protocol unchanged): supported at the base (p=2e-4)
+    but inconclusive at dummy SD 0.1 (p=0.37), so the claim's verdict there is
+    inconclusive. A one-point effect sits at the edge of what 10 seeds resolve; this is
+    the least stable verdict of §1-§7.
     """
-    claim.sweep(PCA_TASK, dummy_dims=DUMMY_DIMS)
-    claim.expect(Falls("test_accuracy", along="dummy_dims"))
+    claim.use(pca_sweep)
+    claim.expect(Falls("test_accuracy", along="dummy_dims", where={"reduction": "none"}))
 
 
-@pytest.mark.claim(claim_id="atoms.pca.helps", sources=[SOURCE], seeds=10)
-def test_pca_helps(claim):
+@pytest.mark.parametrize("dummy_dims", [190, 390], ids=["200d", "400d"])
+@pytest.mark.claim(claim_id="atoms.pca.helps", sources=[SOURCE], seeds=10,
+                   robust_over=OPEN_SETTINGS)
+def test_pca_helps(claim, pca_sweep, dummy_dims):
     """PCA to a few dimensions raises accuracy when dimensions exceed samples.
 
     Protocol: the data and net of atoms.pca.dims_hurt at 200 and 400 dimensions in all
-    (190 and 390 dummies; more dimensions than the 100 training points), with and
-    without PCA to 10 components before the net. PCA is fitted on the training split
-    only and applied to both splits (gaussian_mixture(pca_components=10)); the draw is
-    the same with and without it, so the arms pair by seed. 10 = the informative
-    dimensionality, inside the document's "5-10". Test: one-sided Wilcoxon signed-rank,
-    PCA > none, at each dimensionality: a Holm family of two.
+    (190 and 390 dummies; more dimensions than the 100 training points), one variant per
+    dimensionality, with and without PCA to 10 components before the net. PCA is fitted
+    on the training split only and applied to both splits
+    (gaussian_mixture(pca_components=10)); the draw is the same with and without it, so
+    the arms pair by seed. 10 = the informative dimensionality, inside the document's
+    "5-10". Open settings: dummy SD 0.1 (module docstring). Test: one-sided Wilcoxon
+    signed-rank, PCA > none.
 
-    Finding to read with the verdict: PCA to 10 components helps by about 1 point even
-    with no dummies at all (10 dimensions, where PCA is only centring plus a rotation
-    onto the principal axes; checked once at 10 seeds, Holm p=0.023 over 0, 30 and 90
-    dummies), against 1.5-2 points at
-    200-400 dimensions. So most of the gain here is not about dimensions exceeding
-    samples; the part that is grows with the dummy count.
+    Finding to read with the verdict: PCA helps by 1.5-1.9 points at 200-400 dimensions
+    under both dummy scales, but also by about 1 point with no dummies at all (10
+    dimensions, where PCA to 10 is only centring plus a rotation onto the principal axes:
+    the sweep's pca arms at 0, 30 and 90 dummies show it). So most of the gain here is not
+    about dimensions exceeding samples; the part that is grows with the dummy count.
     """
-    pca = {"pca": {"pca_components": COMPONENTS}, "none": {}}
-    claim.sweep(PCA_TASK, dummy_dims=[190, 390], reduction=pca)
-    claim.expect(Beats("test_accuracy", along="reduction", a="pca", b="none"))
+    claim.use(pca_sweep)
+    claim.expect(Beats("test_accuracy", along="reduction", a="pca", b="none",
+                       where={"dummy_dims": dummy_dims}))

@@ -634,11 +634,18 @@ def _skew_t_core(x: np.ndarray, value: Any = 0.0) -> tuple[np.ndarray, np.ndarra
 
 
 def _sign_core(d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Exact sign test per row on ``d`` (zeros dropped): n above, p(above), p(below)."""
+    """Exact sign test per row on ``d``: n above, p(median above 0), p(median below 0).
+
+    A value exactly at the tested value counts against either claim (it is not above,
+    nor below): "the median exceeds v" fails when P(X > v) <= 1/2, which ties at v can
+    make true while every untied value lies above. Dropping ties (the textbook sign test)
+    would support it; on discrete metrics (accuracies, per-seed Kendall tau) ties are common.
+    """
+    n = d.shape[-1]
     above = np.count_nonzero(d > 0, axis=-1)
-    m = above + np.count_nonzero(d < 0, axis=-1)
-    p_up = np.where(m > 0, _special.bdtrc(above - 1, m, 0.5), 1.0)
-    p_down = np.where(m > 0, _special.bdtr(above, m, 0.5), 1.0)
+    below = np.count_nonzero(d < 0, axis=-1)
+    p_up = _special.bdtrc(above - 1, n, 0.5)
+    p_down = _special.bdtrc(below - 1, n, 0.5)
     return above, _floor_p(p_up), _floor_p(p_down)
 
 
@@ -871,7 +878,7 @@ def one_sample_test(
         name, effect_name, effect = "sign_test", "median", float(np.median(x))
         n_above, n_below = int(above[0]), int(np.count_nonzero(d < 0))
         extra.update(n_above=n_above, n_below=n_below, n_zero=int(x.size - n_above - n_below),
-                     share_above=n_above / (n_above + n_below) if n_above + n_below else 0.5)
+                     share_above=n_above / x.size, share_below=n_below / x.size)
         median_ci, coverage = _median_interval(x)
         extra["ci_coverage"] = coverage
         interval = median_ci if ci else _NO_CI
@@ -1332,14 +1339,13 @@ def _advise_skew_t(result: TestResult, alpha: float, target: float) -> _Advice:
 
 
 def _advise_sign(result: TestResult, alpha: float, target: float) -> _Advice:
-    share = float(result.extra["share_above"])
-    share = share if _claim_sign(result) > 0 else 1.0 - share
+    # Ties with the value count against the claim, so the share on the claimed side is
+    # out of every seed.
+    key = "share_above" if _claim_sign(result) > 0 else "share_below"
+    share = float(result.extra[key])
     if not share > 0.5:
         return None, _WRONG_SIDE
-    zero_share = result.extra.get("n_zero", 0) / result.n if result.n else 0.0
-    if zero_share >= 1:
-        return None, "every seed equals the value; the sign test has nothing to count"
-    sign_power = _sign_power(share, zero_share, alpha)
+    sign_power = _sign_power(share, 0.0, alpha)
     rough = _smallest_n(sign_power, target)
     if rough is None:
         return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"

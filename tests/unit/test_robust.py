@@ -262,6 +262,6 @@ def test_aggregate_rules_keep_false_positives_at_alpha(n_settings: int) -> None:
     assert _not_above_alpha(null["supported"]), null
     assert _not_above_alpha(null["refuted"] + null["conditional"]), null
     # A true effect everywhere: support has power, and refutation stays below alpha.
-    strong = _rates(n_settings, 1.5, seed=100 + n_settings)
+    strong = _rates(n_settings, 2.5, seed=100 + n_settings)
     assert strong["supported"] >= 0.8 * REPS, strong
     assert _not_above_alpha(strong["refuted"] + strong["conditional"]), strong

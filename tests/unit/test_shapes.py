@@ -442,15 +442,15 @@ def _taus_table(taus: Sequence[float]) -> Samples:
     return table({x: m[:, j] for j, x in enumerate([1, 2, 3])})
 
 
-def test_trend_floor_is_on_the_mean_kendall_tau() -> None:
+def test_trend_floor_is_on_the_median_kendall_tau() -> None:
     taus = [1.0, 1 / 3] * 5
     s = _taus_table(taus)
     v = Rises("m", along="x", min_effect=0.3).evaluate(s)
-    assert v.verdict == "supported" and v.effect_name == "mean Kendall tau"
-    assert v.effect == pytest.approx(np.mean(taus))
+    assert v.verdict == "supported" and v.effect_name == "median Kendall tau"
+    assert v.effect == pytest.approx(np.median(taus))
     ref = stats.one_sample_test(stats.kendall_tau_rows(s.matrix("m", [{"x": x} for x in
                                                                       (1, 2, 3)])),
-                                0.3, greater=True, test="t", ci=False)
+                                0.3, greater=True, test="sign", ci=False)
     assert v.p_value == pytest.approx(ref.pvalue)
     assert "by more than 0.3" in v.expectation
     # A weak but consistent lean: Page's L supports it, a floor of 0.8 refutes it.
@@ -466,24 +466,22 @@ def test_falls_floor_is_negative() -> None:
     s = _taus_table([-1.0, -1 / 3] * 5)
     assert Falls("m", along="x").evaluate(s).verdict == "supported"
     assert Falls("m", along="x", min_effect=-0.3).evaluate(s).verdict == "supported"
-    assert Falls("m", along="x", min_effect=-0.95).evaluate(s).verdict == "refuted"
     assert Rises("m", along="x", min_effect=0.3).evaluate(s).verdict == "refuted"
+    mostly_weak = _taus_table([-1 / 3] * 9 + [-1.0])
+    assert Falls("m", along="x", min_effect=-0.95).evaluate(mostly_weak).verdict == "refuted"
+    assert "falls along x, by more than 0.3" in Falls("m", along="x", min_effect=-0.3).describe()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verdict.py bug: the floor on the mean Kendall tau uses a t-type test, whose zero-"
-    "variance rule gives 'every seed at tau = 1' p = 0.5**n; tau is bounded by 1, so under "
-    "a mean exactly at the floor f that table can have probability ((1 + f) / 2)**n "
-    "(0.107 for f = 0.6, n = 10)"))
-def test_trend_floor_at_the_ceiling_is_not_overstated() -> None:
-    # Ten perfectly rising seeds (tau = 1 each). Under the null "each seed's tau is 1 with
-    # probability 0.8 and -1 with probability 0.2" (mean exactly 0.6, the floor) this very
-    # table has probability 0.8**10 = 0.107: no valid p-value of "mean tau > 0.6" is below
-    # that, so the claim must not be supported. Now: p = 0.5**10, supported.
-    s = _taus_table([1.0] * 10)
-    v = Rises("m", along="x", min_effect=0.6, of="mean").evaluate(s)
-    assert v.p_value >= 0.8**10
-    assert v.verdict != "supported"
+def test_trend_floor_refuses_a_mean_test() -> None:
+    # Tau is bounded by 1: ten perfectly rising seeds have probability 0.8**10 = 0.107 under
+    # "tau is 1 w.p. 0.8, else -1" (mean 0.6), yet a mean test's zero-variance rule gives
+    # 0.5**10. The floor is tested on the median (sign test), where that table is as rare
+    # as 0.5**10 under the null; of="mean" is refused before training.
+    with pytest.raises(InvalidClaim, match=r"c: Rises\(min_effect=..., of='mean'\): a floor on "
+                                           r"the per-seed Kendall tau is tested on its median"):
+        Rises("m", along="x", min_effect=0.6, of="mean").validate({"x": [1, 2, 3]}, claim_id="c")
+    v = Rises("m", along="x", min_effect=0.6).evaluate(_taus_table([1.0] * 10))
+    assert v.verdict == "supported" and v.p_value == pytest.approx(0.5**10)
 
 
 # --------------------------------------------------------------------------------------
@@ -520,10 +518,6 @@ def test_order_overrides_numeric_levels() -> None:
     assert Rises("m", along="x", order=[3, 2, 1]).evaluate(s).verdict == "supported"
 
 
-@pytest.mark.xfail(strict=True, raises=InvalidClaim, reason=(
-    "verdict.py bug: check_ordered and ordered_configs match order= to the levels by repr(), "
-    "so levels that are numpy scalars (np.str_('small') == 'small') are refused as not "
-    "listed"))
 def test_order_matches_levels_by_value_not_by_repr() -> None:
     levels = list(np.array(["large", "small", "medium"]))  # np.str_, e.g. from a DataFrame
     order = ["small", "medium", "large"]
@@ -534,9 +528,6 @@ def test_order_matches_levels_by_value_not_by_repr() -> None:
     assert Rises("m", along="x", order=order).evaluate(s).verdict == "supported"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verdict.py: _Trend.describe prints the signed floor ('falls ..., by more than -0.2'); "
-    "Beats.describe prints abs(min_effect)"))
 def test_falls_floor_is_described_as_a_size() -> None:
     text = Falls("m", along="x", min_effect=-0.2).describe()
     assert "by more than 0.2" in text and "-0.2" not in text

@@ -310,18 +310,12 @@ def test_trend_floor_null_with_mean_tau_at_the_floor() -> None:
     assert_at_most_alpha(counts["supported"], 500, "Falls tau floor, symmetric null")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verdict.py bug: the floor on the mean Kendall tau is a t-type test; tau is bounded by "
-    "1, and a seed set where every tau is 1 gets p = 0.5**n (the zero-variance rule), while "
-    "under a mean exactly at the floor it has probability up to ((1 + f) / 2)**n"))
 def test_trend_floor_null_with_tau_piled_at_the_ceiling() -> None:
-    # A strong trend whose seeds are perfectly ordered 80% of the time and otherwise swap
-    # one adjacent pair: tau is 1 (p = 0.8) or 1/3 (p = 0.2), mean 13/15, and the floor is
-    # set there. 'Supported' fires whenever all ten seeds are perfect: 0.8**10 = 10.7%.
+    # Half the seeds perfectly ordered (tau 1), half with one adjacent swap (tau 1/3): the
+    # median is anywhere in [1/3, 1], so a floor at 1/3 is the boundary of the null.
     reps = 600
-    floor = 0.8 * 1.0 + 0.2 / 3
-    claim = Rises("m", along="x", min_effect=floor, of="mean")
-    counts = run_verdicts(claim, Sim([1, 2, 3], 10), _tau_mixture([1.0, 1 / 3], [0.8, 0.2]),
+    claim = Rises("m", along="x", min_effect=1 / 3)
+    counts = run_verdicts(claim, Sim([1, 2, 3], 10), _tau_mixture([1.0, 1 / 3], [0.5, 0.5]),
                           reps, seed=34)
     assert_at_most_alpha(counts["supported"], reps, "tau floor at the ceiling: supported")
 
@@ -443,11 +437,6 @@ def test_power_on_a_clear_effect(claim: Expectation, levels: list[Any], draw: Dr
     assert_power(counts, reps, claim.describe())
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "verdict.py: the floor on the mean Kendall tau uses one_sample_test(test='t'), now "
-    "skewness-corrected (stats.py rework); taus near the ceiling are left-skewed, so the "
-    "correction takes most of the power: about 30% here, where a Student t (80%) or a sign test "
-    "on the taus (82%) would detect it"))
 def test_trend_floor_has_power_on_a_clear_trend() -> None:
     # 3 levels, +1 sd per level, 10 seeds: mean tau 0.63 against a floor of 0.2 (Page's L
     # alone: supported ~100%).

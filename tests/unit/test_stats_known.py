@@ -771,12 +771,14 @@ def test_sign_test_by_hand() -> None:
     assert r.pvalue_opposite == pytest.approx(255 / 256, rel=1e-12)
     assert r.effect_name == "median" and r.effect == pytest.approx(3.6)
     assert (r.extra["n_above"], r.extra["n_below"], r.extra["n_zero"]) == (7, 1, 0)
-    assert r.extra["share_above"] == pytest.approx(7 / 8)
+    assert r.extra["share_above"] == pytest.approx(7 / 8) and r.extra["share_below"] == 1 / 8
     below = stats.one_sample_test(SIGN_X, 2.5, greater=False, test="sign")
     assert (below.pvalue, below.pvalue_opposite) == (r.pvalue_opposite, r.pvalue)
-    # A seed exactly at the value is dropped (it says nothing about the side).
+    # A seed exactly at the value counts against either claim (it is neither above nor
+    # below): 7 of 9 above, P(X >= 7 | 9) = (36 + 9 + 1) / 512.
     tied = stats.one_sample_test([*SIGN_X, 2.5], 2.5, test="sign")
-    assert tied.pvalue == r.pvalue and tied.extra["n_zero"] == 1 and tied.n == 9
+    assert tied.pvalue == pytest.approx(46 / 512) and tied.extra["n_zero"] == 1 and tied.n == 9
+    assert tied.pvalue_opposite == pytest.approx(stats._st.binom.sf(0, 9, 0.5))
 
 
 def test_sign_test_ignores_magnitudes() -> None:
