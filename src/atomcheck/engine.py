@@ -158,15 +158,20 @@ def train_batched_configs(specs: Sequence[MLPSpec], datasets: Sequence[Any],
     >>> [len(r) for r in train_batched_configs(specs, data, [0, 1])]
     [2, 2]
     """
+    from atomcheck._engine_native import native_reason
     from atomcheck._engine_run import BatchedRun
 
     per_config = _train_batched_iv(specs, datasets, seeds)
     dev = resolve_device(device)
     _ensure_torch()
     rows = [(c, i) for c in range(len(specs)) for i in range(len(seeds))]
+    # Rows the native kernel can run are kept apart from those it cannot: one torch-only
+    # row would otherwise send the whole batch down the slower torch path.
+    native = [native_reason([spec], dev) is None for spec in specs]
     groups: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
     for c, i in rows:
-        groups.setdefault(_structure(specs[c], per_config[c][i]), []).append((c, i))
+        key = (*_structure(specs[c], per_config[c][i]), native[c])
+        groups.setdefault(key, []).append((c, i))
     results: list[list[Any]] = [[None] * len(seeds) for _ in specs]
     for members in groups.values():
         members.sort(key=lambda ci: _order_key(specs[ci[0]]))

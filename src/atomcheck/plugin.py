@@ -165,9 +165,17 @@ def pytest_report_header(config: pytest.Config) -> str:
     return f"atomcheck: profile={s.profile!r}" + (f" ({extra})" if extra else "")
 
 
+def _claim_marks(item: pytest.Item) -> list[pytest.Mark]:
+    """The item's claim marks, closest first: a ``pytest.param(..., marks=...)`` mark
+    before the function's decorator, before the class's and the module's."""
+    callspec = getattr(item, "callspec", None)
+    own = [m for m in getattr(callspec, "marks", ()) if m.name == "claim"]
+    return own + [m for m in item.iter_markers("claim") if not any(m is o for o in own)]
+
+
 def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    for mark in item.iter_markers("claim"):  # closest first: it wins per key
+    for mark in _claim_marks(item):  # closest first: it wins per key
         if mark.args:
             merged.setdefault("claim_id", mark.args[0])
         for key, value in mark.kwargs.items():

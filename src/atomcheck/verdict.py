@@ -547,9 +547,32 @@ class Expectation:
                     f"omitting diverged runs (diverged='omit'); the test needs >= "
                     f"{self._min_seeds()}. Count them against the claim (diverged='against', "
                     "the default) or find out why they diverge.")
-            results.extend((name, self._test(sub))
-                           for name, sub in self._split(label, clean, configs))
+            tests = [(name, self._test(sub)) for name, sub in self._split(label, clean, configs)]
+            finite = np.all(np.isfinite(data), axis=1)
+            if self.diverged == "against" and 2 <= finite.sum() < finite.size:
+                tests = self._describe_finite(tests, data[finite], label, configs)
+            results.extend(tests)
         return self._decide(samples, results, alpha, configs_used, omitted)
+
+    def _describe_finite(self, tests: list[tuple[str, stats.TestResult]], finite: np.ndarray,
+                         label: str, configs: list[dict[str, Any]]
+                         ) -> list[tuple[str, stats.TestResult]]:
+        """The effect and CI of the seeds that did not diverge, with the p-values of the test
+        that counted the others against the claim (their stand-in values are no effect
+        anyone measured)."""
+        out = []
+        for (name, result), (_, sub) in zip(tests, self._split(label, finite, configs)):
+            try:
+                seen = self._test(sub)
+            except ValueError:  # too few or degenerate: keep the worst-case numbers
+                out.append((name, result))
+                continue
+            extra = {**result.extra, "effect_seeds": seen.n,
+                     "effect_note": f"effect and CI over the {seen.n} seeds that did not "
+                                    "diverge; p-values count the others against the claim"}
+            out.append((name, replace(result, effect=seen.effect, ci=seen.ci, sd=seen.sd,
+                                      extra=extra)))
+        return out
 
     def _decide(self, samples: Samples, results: list[tuple[str, stats.TestResult]],
                 alpha: float, configs: list[dict[str, Any]], omitted: int) -> Verdict:

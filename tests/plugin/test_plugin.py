@@ -282,7 +282,8 @@ def test_div(claim):
     # Counted against the claim by default: seed 0 becomes a falling block, still 10 seeds.
     assert entry["diverged"] == 3 and entry["n_seeds"] == 10
     assert entry["diverged_policy"] == "against" and entry["omitted"] == 0
-    assert entry["effect"]["value"] == pytest.approx(0.8)
+    assert entry["effect"]["value"] == pytest.approx(1.0)  # over the 9 measured seeds
+    assert entry["p_value"] > 6.0**-9  # what 9 perfectly rising seeds alone would give
     result.stdout.fnmatch_lines(["*10 (3/30 div.)*"])
 
 

@@ -161,3 +161,25 @@ def test_down(claim, shared):
     assert len(CALLS) == 15  # 5 seeds x 3 levels, trained once for both claims
 ''')
     pytester.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_a_variants_own_marker_wins_over_the_functions(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims='''
+import pytest
+from atomcheck import Rises
+
+@pytest.mark.claim(claim_id="demo.v", seeds=5)
+@pytest.mark.parametrize("k", [
+    1.0,
+    pytest.param(-1.0, marks=pytest.mark.claim(seeds=7, expected="refuted", reason="flips")),
+], ids=["up", "down"])
+def test_v(claim, k):
+    """y rises."""
+    claim.sweep(lambda seed, x: {"y": k * x + 0.001 * seed}, x=[1, 2, 3])
+    claim.expect(Rises("y", along="x"))
+''')
+    result = pytester.runpytest("--atomcheck-report=r.json")
+    result.assert_outcomes(passed=2)
+    entries = {c["variant"]: c for c in _claims(pytester.path / "r.json")}
+    assert entries["up"]["n_seeds"] == 5 and entries["down"]["n_seeds"] == 7
+    assert entries["down"]["expected"] == "refuted"
