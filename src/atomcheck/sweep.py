@@ -201,7 +201,35 @@ class SharedSweep:
         self._tables: dict[str, Samples] = {}
 
     def run(self, levels: Mapping[str, Any], seeds: Sequence[int], **options: Any) -> Samples:
-        """``run_sweep(self.fn, levels, seeds, **options)``, memoised on levels, seeds, device."""
+        """``run_sweep(self.fn, levels, seeds, **options)``, memoised on levels, seeds, device.
+
+        A claim's open settings arrive as one extra factor of named overrides; each of its
+        settings is memoised on its own, so claims with different open settings still share
+        the runs of the settings they have in common (the base above all).
+        """
+        extra = [k for k in levels if k not in self.levels]
+        if len(extra) == 1 and isinstance(levels[extra[0]], Mapping):
+            factor = extra[0]
+            parts = []
+            for name, overrides in levels[factor].items():
+                sub = self._levels_with(factor, overrides)
+                table = self._table(sub, seeds, options)
+                parts.append([Run({**{k: v for k, v in r.config.items() if k != factor},
+                                   factor: name}, r.seed, r.metrics, r.wall_s, r.diverged,
+                                  r.history) for r in table.runs])
+            configs = [dict(zip(levels, combo))
+                       for combo in itertools.product(*(list(v) for v in levels.values()))]
+            index = {_key(r.config, r.seed): r for part in parts for r in part}
+            runs = [index[_key(c, int(seed))] for c in configs for seed in seeds]
+            return Samples(tuple(levels), configs, [int(x) for x in seeds], runs,
+                           engine=table.engine)
+        return self._table(levels, seeds, options)
+
+    def _levels_with(self, factor: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(self.levels) if not overrides else {**self.levels, factor: {"_": overrides}}
+
+    def _table(self, levels: Mapping[str, Any], seeds: Sequence[int],
+               options: Mapping[str, Any]) -> Samples:
         key = repr((sorted((k, repr(v)) for k, v in levels.items()), list(seeds),
                     options.get("device", "cpu")))
         if key not in self._tables:

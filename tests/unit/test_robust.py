@@ -265,3 +265,27 @@ def test_aggregate_rules_keep_false_positives_at_alpha(n_settings: int) -> None:
     strong = _rates(n_settings, 2.5, seed=100 + n_settings)
     assert strong["supported"] >= 0.8 * REPS, strong
     assert _not_above_alpha(strong["refuted"] + strong["conditional"]), strong
+
+
+def test_shared_sweep_shares_the_settings_claims_have_in_common() -> None:
+    from atomcheck import SharedSweep
+
+    calls: list[tuple[int, float]] = []
+
+    def fn(seed: int, x: int, lr: float = 0.1) -> dict[str, float]:
+        calls.append((x, lr))
+        return {"y": x * lr + 0.001 * seed}
+
+    shared = SharedSweep(fn, x=[1, 2, 3])
+    plain = Claim("c.plain", seeds=5).use(shared)
+    assert plain.expect(Rises("y", along="x")).verdict == "supported"
+    assert len(calls) == 15
+    robust = Claim("c.robust", seeds=5, robust_over={"lr": [0.5]}).use(shared)
+    v = robust.expect(Rises("y", along="x"))
+    assert v.verdict == "supported" and [s.name for s in v.settings] == ["base", "lr=0.5"]
+    assert len(calls) == 30 and calls[15:] == [(x, 0.5) for x in (1, 2, 3) for _ in range(5)]
+    again = Claim("c.again", seeds=5, robust_over={"lr": [0.5, 2.0]}).use(shared)
+    again.expect(Rises("y", along="x"))
+    assert len(calls) == 45  # only lr=2.0 is new
+    assert again.samples is not None
+    assert again.samples.matrix("y").shape == (5, 9)
