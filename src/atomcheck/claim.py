@@ -183,10 +183,13 @@ class Claim:
         self._fit_seeds_to_test(expectation)
         start = time.perf_counter()
         levels, names = self._levels_with_settings(settings)
-        options = dict(executor=get_executor(self.settings.executor), device=self.settings.device,
-                       claim_id=self.claim_id, on_unit=self._on_unit,
-                       check_metrics=lambda m: [e.check_metric(m, claim_id=self.claim_id)
-                                                for e in expectations])
+        def check_metrics(metrics: Mapping[str, float]) -> None:
+            for e in expectations:
+                e.check_metric(metrics, claim_id=self.claim_id)
+
+        options: dict[str, Any] = dict(
+            executor=get_executor(self.settings.executor), device=self.settings.device,
+            claim_id=self.claim_id, on_unit=self._on_unit, check_metrics=check_metrics)
         if self._shared is not None:
             self.samples = self._shared.run(levels, self.seeds, **options)
         else:

@@ -216,9 +216,9 @@ def combine(results: Sequence[SettingResult], alpha: float) -> Verdict:
     p_sup = np.array([v.p_value for v in verdicts], dtype=float)
     p_ref = np.array([v.p_opposite for v in verdicts], dtype=float)
     if np.all(np.isfinite(p_sup)) and np.all(np.isfinite(p_ref)):
-        refuted = stats.holm(p_ref) < alpha
-        supported = (stats.holm(p_sup) < alpha) & ~refuted
-        p_opposite = float(stats.holm(p_ref).min())
+        refuted = stats.holm(p_ref.tolist()) < alpha
+        supported = (stats.holm(p_sup.tolist()) < alpha) & ~refuted
+        p_opposite = float(stats.holm(p_ref.tolist()).min())
     else:  # exact claims: no p-values, a counterexample is certain
         refuted = np.array([w == "refuted" for w in words])
         supported = np.array([w == "supported" for w in words])

@@ -154,7 +154,7 @@ class _Optimum(_Ordered):
         low, high = beyond_extremes(data)
         good, worse = (high, low) if self.best_is_high else (low, high)
         data[bad] = worse
-        data[np.ix_(bad, [0, data.shape[1] - 1])] = good
+        data[np.ix_(bad, np.array([0, data.shape[1] - 1]))] = good
         return data
 
     def _test(self, data: np.ndarray, ci: bool = True) -> stats.TestResult:

@@ -715,8 +715,8 @@ def paired_test(
     a, b = _pair(a, b)
     d = a - b
     if test == "t":
-        t, p_up, p_down = _t_core(d[None, :])
-        statistic, p_up, p_down = float(t[0]), float(p_up[0]), float(p_down[0])
+        t, up, down = _t_core(d[None, :])
+        statistic, p_up, p_down = float(t[0]), float(up[0]), float(down[0])
         name = "ttest_rel"
     elif test == "wilcoxon":
         statistic, p_up, p_down = _wilcoxon_pair(d)

@@ -507,7 +507,8 @@ class Expectation:
             rank = 2.0 if q < alpha else 0.0 if p < alpha else 1.0
             return (rank, round(p, 9), -q, scale)
 
-        best, best_key = center, (-math.inf,) * 4
+        best: np.ndarray = center
+        best_key: tuple[float, ...] = (-math.inf,) * 4
         for extreme in self._placements(data, bad):
             keys = [badness(center + s * (extreme - center), s) for s in _AGAINST_SCALES]
             i = max(range(len(keys)), key=keys.__getitem__)
@@ -680,8 +681,8 @@ def paired_result(a: np.ndarray, b: np.ndarray, *, greater: bool, of: str,
     if floor is None:
         return stats.paired_test(a, b, greater=greater, test=test, ci=ci)
     shifted = stats.paired_test(a - floor, b, greater=greater, test=test, ci=ci)
-    ci = stats.ConfidenceInterval(shifted.ci.low + floor, shifted.ci.high + floor)
-    return replace(shifted, effect=shifted.effect + floor, ci=ci,
+    interval = stats.ConfidenceInterval(shifted.ci.low + floor, shifted.ci.high + floor)
+    return replace(shifted, effect=shifted.effect + floor, ci=interval,
                    extra={**shifted.extra, "min_effect": floor})
 
 
