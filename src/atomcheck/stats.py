@@ -423,6 +423,15 @@ def _ratio_bootstrap_ok(*samples: np.ndarray) -> bool:
     return all(x.size >= 4 and np.unique(x).size >= 3 for x in samples)
 
 
+def _sd_ratio_interval(a: np.ndarray, b: np.ndarray, *, paired: bool) -> ConfidenceInterval:
+    """CI of sd(a)/sd(b): the interval exact on normal data (Pitman–Morgan inverted when
+    paired, F otherwise) joined with BCa, which alone covers ~91% at 10 seeds."""
+    exact = _pitman_morgan_ratio_interval(a, b) if paired else _f_ratio_interval(a, b)
+    if not _ratio_bootstrap_ok(a, b):
+        return exact
+    return _hull(exact, _bca(_sd_ratio, (a, b), _CI_LEVEL, _BOOTSTRAP_RESAMPLES, paired=paired))
+
+
 # --------------------------------------------------------------------------------------
 # Kendall tau and Page's trend test
 # --------------------------------------------------------------------------------------
@@ -969,12 +978,7 @@ def spread_test(a: Any, b: Any, *, a_smaller: bool = True, ci: bool = True) -> T
         p_large = p_two / 2 if sd_a > sd_b else 1 - p_two / 2
     p_small, p_large = float(_floor_p(p_small)), float(_floor_p(p_large))
     ratio = sd_a / sd_b if sd_b > 0 else (math.inf if sd_a > 0 else math.nan)
-    interval = _NO_CI
-    if ci and sd_b > 0:
-        interval = _f_ratio_interval(a, b)
-        if _ratio_bootstrap_ok(a, b):
-            interval = _hull(interval, _bca(_sd_ratio, (a, b), _CI_LEVEL,
-                                            _BOOTSTRAP_RESAMPLES, paired=False))
+    interval = _sd_ratio_interval(a, b, paired=False) if ci and sd_b > 0 else _NO_CI
     claimed, opposite = (p_small, p_large) if a_smaller else (p_large, p_small)
     return TestResult(
         test="levene",
@@ -1031,12 +1035,7 @@ def paired_spread_test(a: Any, b: Any, *, a_smaller: bool = True, ci: bool = Tru
     sd_a = 0.0 if _constant(a) else float(a.std(ddof=1))
     sd_b = 0.0 if _constant(b) else float(b.std(ddof=1))
     ratio = sd_a / sd_b if sd_b > 0 else (math.inf if sd_a > 0 else math.nan)
-    interval = _NO_CI
-    if ci and sd_b > 0:
-        interval = _pitman_morgan_ratio_interval(a, b)
-        if _ratio_bootstrap_ok(a, b):
-            interval = _hull(interval, _bca(_sd_ratio, (a, b), _CI_LEVEL,
-                                            _BOOTSTRAP_RESAMPLES, paired=True))
+    interval = _sd_ratio_interval(a, b, paired=True) if ci and sd_b > 0 else _NO_CI
     p_small_f, p_large_f = float(p_small[0]), float(p_large[0])
     claimed, opposite = (p_small_f, p_large_f) if a_smaller else (p_large_f, p_small_f)
     return TestResult(

@@ -20,6 +20,9 @@ def _cut(text: str, width: int) -> str:
 def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool = False) -> str:
     """Render the run's claims as a fixed-width table that fits ``width`` columns.
 
+    With ``sources`` (pytest's ``-v``) each claim also lists its sources and the verdict
+    under each of its open settings.
+
     Examples
     --------
     >>> print(render_table({"claims": []}, width=80))
@@ -53,7 +56,7 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
         lines.append("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
         if not inline and c.get("statement"):
             lines.append(_cut("    " + c["statement"], width))
-        for st in c.get("settings") or []:
+        for st in (c.get("settings") or []) if sources else []:
             lines.append(_cut(f"    · {st.get('setting')}: {st.get('verdict')}, "
                               f"{fmt_effect(st)}, p {fmt_p(st)}", width))
         if sources and c.get("sources"):
