@@ -86,9 +86,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Device of the batched engine: cpu, cuda or auto. Default: ini "
                          "atomcheck_device or 'cpu'.")
     parser.addini("atomcheck_profile", "atomcheck settings profile", default="default")
-    parser.addini("atomcheck_alpha", "atomcheck significance level", default="")
-    parser.addini("atomcheck_seeds", "atomcheck seed count for every claim", default="")
-    parser.addini("atomcheck_seed_base", "first seed of every claim (fresh seeds)", default="")
+    # Typed, so that pytest 9's native [tool.pytest] TOML tables may give numbers.
+    parser.addini("atomcheck_alpha", "atomcheck significance level", type="float", default=None)
+    parser.addini("atomcheck_seeds", "atomcheck seed count for every claim", type="int",
+                  default=None)
+    parser.addini("atomcheck_seed_base", "first seed of every claim (fresh seeds)", type="int",
+                  default=None)
     parser.addini("atomcheck_inconclusive", "outcome of inconclusive verdicts: fail|skip|pass",
                   default="")
     parser.addini("atomcheck_report", "report paths (.json, .md)", type="linelist", default=[])
@@ -100,17 +103,14 @@ def _resolve_settings(config: pytest.Config) -> Settings:
     try:
         settings = get_profile(opt.atomcheck_profile or config.getini("atomcheck_profile"))
         changes: dict[str, Any] = {}
-        alpha = opt.atomcheck_alpha or config.getini("atomcheck_alpha")
-        if alpha:
-            changes["alpha"] = _parse_alpha(str(alpha))
-        seeds = opt.atomcheck_seeds or config.getini("atomcheck_seeds")
-        if seeds:
-            changes["seeds"] = _parse_seeds(str(seeds))
-        base = opt.atomcheck_seed_base
-        if base is None and str(config.getini("atomcheck_seed_base")) != "":
-            base = _parse_seed_base(str(config.getini("atomcheck_seed_base")))
-        if base is not None:
-            changes["seed_base"] = base
+        for key, name, parse in (("alpha", "atomcheck_alpha", _parse_alpha),
+                                 ("seeds", "atomcheck_seeds", _parse_seeds),
+                                 ("seed_base", "atomcheck_seed_base", _parse_seed_base)):
+            value = getattr(opt, name)
+            if value is None:
+                value = config.getini(name)
+            if value is not None:
+                changes[key] = parse(str(value))
         inconclusive = opt.atomcheck_inconclusive or config.getini("atomcheck_inconclusive")
         if inconclusive:
             changes["inconclusive"] = inconclusive
@@ -150,6 +150,29 @@ def pytest_configure(config: pytest.Config) -> None:
             check_report_path(path)
         except InvalidClaim as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Let ``-k`` select claims by id, and refuse two claims with one id and variant."""
+    seen: dict[tuple[str, str | None], str] = {}
+    for item in items:
+        if item.get_closest_marker("claim") is None:
+            continue
+        try:
+            claim_id = _marker_kwargs(item).get("claim_id")
+        except InvalidClaim:
+            continue  # reported when the item runs
+        if not claim_id:
+            continue
+        item.extra_keyword_matches.add(str(claim_id))
+        callspec = getattr(item, "callspec", None)
+        key = (str(claim_id), callspec.id if callspec is not None else None)
+        if key in seen:
+            label = key[0] + (f"[{key[1]}]" if key[1] else "")
+            raise pytest.UsageError(
+                f"atomcheck: two claims are {label}: {seen[key]} and {item.nodeid}. A claim id "
+                "and variant name one claim in a report; rename one of them.")
+        seen[key] = item.nodeid
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -201,6 +224,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     kwargs = _marker_kwargs(item)
     if not kwargs.get("claim_id"):
         raise InvalidClaim(f"{item.nodeid}: the claim marker needs claim_id='topic.name'.")
+    if "claim" not in getattr(item, "fixturenames", ()):
+        raise InvalidClaim(f"{kwargs['claim_id']}: {item.nodeid} has a claim marker but does not "
+                           "use the `claim` fixture, so it would never reach a verdict. Add "
+                           "`claim` to the test's arguments, or drop the marker.")
     expected = kwargs.get("expected", "supported")
     if expected != "supported" and not kwargs.get("reason"):
         raise InvalidClaim(f"{kwargs['claim_id']}: expected={expected!r} needs reason='...' in "
@@ -388,6 +415,17 @@ class _Recorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: list[dict[str, Any]] = []
+        self.claim_items: list[str] = []  # collected here (not on an xdist controller)
+        self.started: list[str] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Remember which collected items are claims, to name those that never finish."""
+        self.claim_items = [i.nodeid for i in items if i.get_closest_marker("claim")]
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """Remember what started (from this process or an xdist worker)."""
+        self.started.append(nodeid)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the entry of every claim report (from this process or an xdist worker)."""
@@ -396,26 +434,42 @@ class _Recorder:
             if entry is not None:
                 self.entries.append(entry)
 
-    def run_document(self) -> dict[str, Any]:
-        """The schema-v1 document of this run."""
+    def unfinished(self) -> list[str]:
+        """Claims collected (or, under xdist, started) that reached no verdict."""
+        done = {e.get("nodeid") for e in self.entries}
+        candidates = self.claim_items or self.started
+        return [n for n in dict.fromkeys(candidates) if n not in done and
+                (self.claim_items or n in self.started)]
+
+    def run_document(self, exitstatus: int = 0) -> dict[str, Any]:
+        """The schema-v1 document of this run, marked ``partial`` when it was cut short."""
         settings = self.config.stash[settings_key]
         cfg = {"alpha": settings.alpha, "profile": settings.profile,
                "inconclusive": settings.inconclusive, "executor": settings.executor,
                "device": settings.device, "seeds": settings.seeds,
                "seed_base": settings.seed_base}
-        return build_run(self.entries, cfg)
+        run = build_run(self.entries, cfg)
+        unfinished = self.unfinished()
+        cut_short = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
+        run["partial"] = bool(unfinished) or cut_short
+        run["unfinished"] = unfinished
+        return run
 
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        """Print the verdict table and write the report files."""
-        if not self.entries:
-            return
-        run = self.run_document()
-        terminalreporter.write_sep("=", "atomcheck verdicts")
-        terminalreporter.write_line(render_table(run, width=terminalreporter._tw.fullwidth,
-                                                 sources=self.config.option.verbose > 0))
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
+        """Print the verdict table and write the report files (even for a run cut short:
+        then marked partial, so an old report never stands in for this run)."""
+        run = self.run_document(exitstatus)
+        if self.entries:
+            terminalreporter.write_sep("=", "atomcheck verdicts")
+            terminalreporter.write_line(render_table(run, width=terminalreporter._tw.fullwidth,
+                                                     sources=self.config.option.verbose > 0))
+        if run["partial"] and run["unfinished"]:
+            terminalreporter.write_line(f"atomcheck: partial run, {len(run['unfinished'])} "
+                                        "claim(s) did not finish")
         for path in _report_paths(self.config):
             written = write_report(path, run)
-            terminalreporter.write_line(f"atomcheck: wrote {written}")
+            terminalreporter.write_line(f"atomcheck: wrote {written}"
+                                        + (" (partial)" if run["partial"] else ""))
 
 
 recorder_key = pytest.StashKey[_Recorder]()

@@ -166,7 +166,7 @@ def test_bad_alpha_in_ini(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\natomcheck_alpha = 0\n")
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*alpha=0 must lie strictly between 0 and 1*"])
+    result.stderr.fnmatch_lines(["*alpha=0.0 must lie strictly between 0 and 1*"])
 
 
 @pytest.mark.parametrize(("body", "message"), [

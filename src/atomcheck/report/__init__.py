@@ -6,6 +6,7 @@ none touches the terminal. ``write_report(path, run)`` picks the format by suffi
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,23 @@ REPORT_SUFFIXES = {".json": render_json, ".md": render_markdown}
 
 
 def check_report_path(path: str) -> None:
-    """Raise :class:`InvalidClaim` unless ``path`` has a known report suffix."""
-    if Path(path).suffix.lower() not in REPORT_SUFFIXES:
+    """Raise :class:`InvalidClaim` unless ``path`` has a known report suffix and can be
+    written (checked before any training, so a long run never ends in a traceback)."""
+    target = Path(path)
+    if target.suffix.lower() not in REPORT_SUFFIXES:
         raise InvalidClaim(
-            f"--atomcheck-report={path!r}: unknown suffix {Path(path).suffix!r}; use one of "
+            f"--atomcheck-report={path!r}: unknown suffix {target.suffix!r}; use one of "
             f"{sorted(REPORT_SUFFIXES)}, e.g. --atomcheck-report=report.md.")
+    if target.is_dir():
+        raise InvalidClaim(f"--atomcheck-report={path!r} is a directory; name a file in it, "
+                           f"e.g. {str(target / 'report.md')!r}.")
+    folder = target.parent
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InvalidClaim(f"--atomcheck-report={path!r}: cannot write into {str(existing)!r} "
+                           "(not a writable folder). Choose another path.")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InvalidClaim(f"--atomcheck-report={path!r} exists and is not writable.")
 
 
 def write_report(path: str | Path, run: dict[str, Any]) -> Path:

@@ -38,6 +38,12 @@ def render_markdown(run: dict[str, Any]) -> str:
     out.append("")
     out.append("Outcomes: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"))
     out.append("")
+    if run.get("partial"):
+        unfinished = run.get("unfinished") or []
+        out.append(f"**Partial run**: cut short before every claim finished; "
+                   f"{len(unfinished)} did not: " + (", ".join(f"`{n}`" for n in unfinished)
+                                                    or "none recorded") + ".")
+        out.append("")
     out.append("| claim | statement | verdict | outcome | test | effect [95% CI] | p | seeds | time |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     for c in claims:
