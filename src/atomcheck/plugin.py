@@ -415,8 +415,9 @@ class _Recorder:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.entries: list[dict[str, Any]] = []
-        self.claim_items: list[str] = []  # collected here (not on an xdist controller)
+        self.claim_items: list[str] | None = None  # None on an xdist controller
         self.started: list[str] = []
+        self.finished: set[str] = set()
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -429,17 +430,20 @@ class _Recorder:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Keep the entry of every claim report (from this process or an xdist worker)."""
+        if report.when == "teardown":
+            self.finished.add(report.nodeid)
         if report.when == "call" or (report.when == "setup" and report.failed):
             entry = _entry(report)
             if entry is not None:
                 self.entries.append(entry)
 
     def unfinished(self) -> list[str]:
-        """Claims collected (or, under xdist, started) that reached no verdict."""
+        """Claims collected here that reached no verdict; on an xdist controller, which
+        collects nothing, the tests that started and never finished."""
+        if self.claim_items is None:
+            return [n for n in dict.fromkeys(self.started) if n not in self.finished]
         done = {e.get("nodeid") for e in self.entries}
-        candidates = self.claim_items or self.started
-        return [n for n in dict.fromkeys(candidates) if n not in done and
-                (self.claim_items or n in self.started)]
+        return [n for n in self.claim_items if n not in done]
 
     def run_document(self, exitstatus: int = 0) -> dict[str, Any]:
         """The schema-v1 document of this run, marked ``partial`` when it was cut short."""

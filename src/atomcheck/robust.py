@@ -237,6 +237,8 @@ def combine(results: Sequence[SettingResult], alpha: float) -> Verdict:
         if names:
             sides.append(f"{word} under {'; '.join(names)}")
     message = "; ".join(sides) + " (Holm across settings)" if sides else ""
+    shown = next(r.name for r in results if r.verdict is rep)
+    message = f"{message}; effect, test and levels shown from setting {shown}".lstrip("; ")
     if rep.message:
         message = f"{message}; {rep.message}" if message else rep.message
     return rep.replace(verdict=overall, settings=list(results), message=message,

@@ -109,3 +109,11 @@ def test_two_claims_with_one_id_and_variant_are_refused(pytester: pytest.Pyteste
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*two claims are demo.batch_size.accuracy: "
                                  "test_claims.py::test_first and test_claims.py::test_second*"])
+
+
+def test_a_complete_xdist_run_is_not_partial(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_claims=TWO)
+    pytester.runpytest_subprocess("-n", "2", "--atomcheck-report=r.json")
+    run = json.loads((pytester.path / "r.json").read_text())
+    assert len(run["claims"]) == 2 and run["partial"] is False and run["unfinished"] == []
