@@ -1,27 +1,34 @@
-"""Model specs and the per-seed reference trainer.
+"""Model specs, what they mean, the per-seed reference trainer, and tasks.
 
-:class:`MLPSpec` describes a small multi-layer perceptron and how to train it;
-:func:`train` trains one seed of it with plain autograd and ``torch.optim`` (the oracle the
-batched engine in :mod:`atomcheck.engine` is tested against). :class:`Task` binds a
-dataset builder to a spec so a sweep can run ``task(seed, **config)``;
+This module owns the *meaning* of an :class:`MLPSpec`: its vocabularies, the initial
+weight draws, the layer plan, the reference activations and normalisation layers, the
+learning-rate schedule and the dropout masks. :func:`train` trains one seed of a spec with
+plain autograd and ``torch.optim``; it is the oracle the batched engine in
+:mod:`atomcheck.engine` is tested against. The engine sits above this module and reuses
+these definitions (so both paths draw the same weights and masks); nothing here imports
+the engine.
+
+:class:`Task` binds a dataset builder to a spec so a sweep can run ``task(seed,
+**config)`` (the engine recognises it and trains all seeds at once);
 :func:`module_task` and :func:`sklearn_task` do the same for any ``nn.Module`` factory or
-scikit-learn estimator. torch and scikit-learn are imported lazily.
+scikit-learn estimator, one seed at a time. torch and scikit-learn are imported lazily.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import numbers
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from atomcheck import _engine_common as _c
 from atomcheck.errors import InvalidClaim
-from atomcheck.seeding import rng
+from atomcheck.seeding import derive_seed, rng
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -57,6 +64,244 @@ def _ensure_torch() -> None:
     if not _TORCH_CONFIGURED:
         configure_torch(1)
 
+
+# -- what a spec means: shared by train() and the engine -----------------------------------------
+# The batched engine (above this module) draws the same initial weights and dropout masks,
+# uses the same layer plan, schedule and reference activations/norms, and the same
+# optimiser constants as train() by importing these; torch is imported inside functions.
+
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "sigmoid", "identity", "sign", "square", "sin")
+INITS = ("xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "gaussian",
+         "scaled_normal", "constant", "orthogonal", "torch_default")
+LOSSES = ("cross_entropy", "mse", "abs", "hinge", "fourth_power", "constant")
+REGRESSION_LOSSES = ("mse", "abs", "fourth_power", "constant")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+NORMS = (None, "batch", "layer", "group")
+SCHEDULES = (None, "step", "cosine")
+DTYPES = ("float32", "float64")
+
+LEAKY_SLOPE = 0.01
+NORM_EPS = 1e-5
+BN_MOMENTUM = 0.1
+ADAGRAD_EPS = 1e-10
+RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8
+
+
+def torch_dtype(name: str) -> torch.dtype:
+    """Map ``"float32"``/``"float64"`` to the torch dtype."""
+    import torch
+
+    return torch.float64 if name == "float64" else torch.float32
+
+
+def output_size(data: Dataset) -> int:
+    """Number of network outputs for ``data`` (classes, or regression targets)."""
+    return int(data.n_classes) if data.n_classes else int(np.asarray(data.y_train).reshape(
+        len(data.y_train), -1).shape[1])
+
+
+def check_data(spec: MLPSpec, data: Dataset) -> None:
+    """Raise :class:`InvalidClaim` when ``spec`` cannot train on ``data``."""
+    n = len(data.x_train)
+    if n < 1 or len(data.x_test) < 1:
+        raise InvalidClaim(f"data has {n} training and {len(data.x_test)} test samples; "
+                           "both splits need at least one sample. Pass larger n_train/n_test.")
+    if data.n_classes == 0 and spec.loss not in REGRESSION_LOSSES:
+        raise InvalidClaim(
+            f"loss={spec.loss!r} needs class labels, but the dataset is a regression task "
+            f"(n_classes=0). Use one of {list(REGRESSION_LOSSES)}, e.g. model.replace(loss='mse').")
+    if data.n_classes == 1:
+        raise InvalidClaim("data.n_classes=1 cannot be trained: classification needs >= 2 "
+                           "classes. Use n_classes=0 for regression.")
+
+
+def layer_plan(spec: MLPSpec, n_in: int, n_out: int) -> tuple[list[tuple[int, int]], list[int]]:
+    """Return the unique linear layers ``(in, out)`` and, per applied layer, its index.
+
+    Without weight sharing the plan is ``[0, 1, ..., k]``. With ``shared_hidden`` the
+    hidden layers 2..k reuse one matrix: ``[0, 1, 1, ..., 1, 2]``.
+    """
+    widths = list(spec.widths)
+    dims = [n_in, *widths, n_out]
+    applied = list(zip(dims[:-1], dims[1:]))
+    if not spec.shared_hidden:
+        return applied, list(range(len(applied)))
+    unique = [applied[0], applied[1], applied[-1]]
+    plan = [0] + [1] * (len(widths) - 1) + [2]
+    return unique, plan
+
+
+def residual_at(spec: MLPSpec, j: int) -> bool:
+    """Whether hidden layer ``j`` (0-based) adds its input back (equal widths, j >= 1)."""
+    return bool(spec.residual and j >= 1 and spec.widths[j - 1] == spec.widths[j])
+
+
+def group_count(width: int) -> int:
+    """Groups used by group norm: ``gcd(width, 8)``."""
+    return math.gcd(width, 8)
+
+
+def _draw_weight(spec: MLPSpec, n_in: int, n_out: int, gen: torch.Generator) -> torch.Tensor:
+    import torch
+
+    f64, shape, s = torch.float64, (n_in, n_out), float(spec.init_scale)
+    kind = spec.init
+
+    def uniform(bound: float) -> torch.Tensor:
+        return (torch.rand(shape, generator=gen, dtype=f64) * 2.0 - 1.0) * bound
+
+    def normal(std: float) -> torch.Tensor:
+        return torch.randn(shape, generator=gen, dtype=f64) * std
+
+    if kind == "xavier_uniform":
+        return uniform(math.sqrt(6.0 / (n_in + n_out))) * s
+    if kind == "xavier_normal":
+        return normal(math.sqrt(2.0 / (n_in + n_out))) * s
+    if kind == "he_uniform":
+        return uniform(math.sqrt(6.0 / n_in)) * s
+    if kind == "he_normal":
+        return normal(math.sqrt(2.0 / n_in)) * s
+    if kind == "gaussian":
+        return normal(s)
+    if kind == "scaled_normal":
+        return normal(math.sqrt(1.0 / n_in)) * s
+    if kind == "constant":
+        return torch.full(shape, s, dtype=f64)
+    if kind == "orthogonal":
+        a = torch.randn((max(shape), min(shape)), generator=gen, dtype=f64)
+        q, r = torch.linalg.qr(a)
+        q = q * torch.sign(torch.diagonal(r))
+        return (q if n_in >= n_out else q.T).contiguous() * s
+    # torch_default: nn.Linear's kaiming_uniform(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in))
+    return uniform(1.0 / math.sqrt(n_in)) * s
+
+
+def init_params(spec: MLPSpec, sizes: list[tuple[int, int]], seed: int) -> list[tuple[
+        torch.Tensor, torch.Tensor]]:
+    """Draw ``(weight (in, out), bias (out,))`` per unique layer, float64 on the CPU.
+
+    One ``torch.Generator`` seeded with ``derive_seed(seed, "init")`` draws the layers in
+    order, weight then bias; biases are zero except for ``init="torch_default"``.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(derive_seed(seed, "init"))
+    out = []
+    for n_in, n_out in sizes:
+        w = _draw_weight(spec, n_in, n_out, gen)
+        if spec.init == "torch_default":
+            bound = 1.0 / math.sqrt(n_in)
+            b = (torch.rand((n_out,), generator=gen, dtype=torch.float64) * 2.0 - 1.0) * bound
+        else:
+            b = torch.zeros(n_out, dtype=torch.float64)
+        out.append((w, b))
+    return out
+
+
+def epoch_lr(spec: MLPSpec, epoch: int) -> float:
+    """Learning rate used in ``epoch`` (0-based) under ``spec.lr_schedule``."""
+    if spec.lr_schedule == "step":
+        return spec.lr * 0.5 ** (epoch // max(1, spec.epochs // 3))
+    if spec.lr_schedule == "cosine":
+        return spec.lr * 0.5 * (1.0 + math.cos(math.pi * epoch / spec.epochs))
+    return spec.lr
+
+
+def dropout_generator(seed: int) -> torch.Generator:
+    """The per-run dropout generator (drawn on the CPU in float64)."""
+    import torch
+
+    return torch.Generator().manual_seed(derive_seed(seed, "dropout"))
+
+
+def dropout_block(spec: MLPSpec, gen: torch.Generator, n: int, width: int) -> torch.Tensor:
+    """One epoch's scaled keep-mask ``(n, width)`` for one hidden layer, float64 CPU.
+
+    Row *r* is used by the sample at position *r* of the epoch's shuffled order.
+    """
+    import torch
+
+    u = torch.rand((n, width), generator=gen, dtype=torch.float64)
+    return (u >= spec.dropout).to(torch.float64) * (1.0 / (1.0 - spec.dropout))
+
+
+def norm_apply(kind: str, z: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor,
+               running: tuple[torch.Tensor, torch.Tensor] | None, training: bool) -> torch.Tensor:
+    """Batch, layer or group norm over ``z`` shaped ``(..., batch, features)``.
+
+    Batch norm normalises over the batch axis (-2) with biased variance while training and
+    updates ``running`` (mean, unbiased variance; momentum 0.1) in place; evaluation uses
+    the running statistics. Layer and group norm normalise each sample over its features
+    (group norm over ``gcd(width, 8)`` groups). ``gamma``/``beta`` broadcast over ``z``.
+    """
+    import torch
+
+    if kind == "batch":
+        if training:
+            n = z.shape[-2]
+            mean = z.mean(dim=-2, keepdim=True)
+            var = ((z - mean) ** 2).mean(dim=-2, keepdim=True)
+            if running is not None:
+                with torch.no_grad():
+                    unbiased = var * (n / (n - 1)) if n > 1 else var
+                    rm, rv = running
+                    rm.mul_(1 - BN_MOMENTUM).add_(mean.detach().reshape(rm.shape),
+                                                  alpha=BN_MOMENTUM)
+                    rv.mul_(1 - BN_MOMENTUM).add_(unbiased.detach().reshape(rv.shape),
+                                                  alpha=BN_MOMENTUM)
+        else:
+            assert running is not None
+            mean, var = running
+        return (z - mean) / torch.sqrt(var + NORM_EPS) * gamma + beta
+    width = z.shape[-1]
+    groups = 1 if kind == "layer" else group_count(width)
+    g = z.reshape(*z.shape[:-1], groups, width // groups)
+    mean = g.mean(dim=-1, keepdim=True)
+    var = ((g - mean) ** 2).mean(dim=-1, keepdim=True)
+    g = (g - mean) / torch.sqrt(var + NORM_EPS)
+    return g.reshape(z.shape) * gamma + beta
+
+
+def activate(name: str, z: torch.Tensor) -> torch.Tensor:
+    """Apply activation ``name`` (autograd-friendly reference definitions)."""
+    import torch
+    import torch.nn.functional as F
+
+    if name == "relu":
+        return F.relu(z)
+    if name == "leaky_relu":
+        return F.leaky_relu(z, LEAKY_SLOPE)
+    if name == "elu":
+        return F.elu(z)
+    if name == "tanh":
+        return torch.tanh(z)
+    if name == "sigmoid":
+        return torch.sigmoid(z)
+    if name == "sign":
+        return torch.sign(z)
+    if name == "square":
+        return z * z
+    if name == "sin":
+        return torch.sin(z)
+    return z
+
+
+def classification_metrics(pred: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, float]:
+    """Return ``(accuracy, balanced accuracy)``; balanced = mean recall of present classes."""
+    pred, y = np.asarray(pred), np.asarray(y)
+    acc = float(np.mean(pred == y))
+    recalls = [float(np.mean(pred[y == c] == c)) for c in range(max(n_classes, 1))
+               if np.any(y == c)]
+    return acc, float(np.mean(recalls)) if recalls else float("nan")
+
+
+def tensor_to_numpy(t: Any) -> np.ndarray:
+    """A float64 numpy copy of a tensor (any device)."""
+    return t.detach().to("cpu").double().numpy().copy()
+
+
+# -- the spec and the per-seed reference trainer -------------------------------------------------
 
 def _bad(name: str, value: object, rule: str, fix: str) -> InvalidClaim:
     return InvalidClaim(f"MLPSpec: {name}={value!r} {rule}. {fix}")
@@ -165,13 +410,13 @@ class MLPSpec:
             raise _bad("widths", self.widths, "must be a non-empty sequence of integers >= 1",
                        "Pass hidden widths such as widths=(64, 64).")
         put(self, "widths", tuple(int(w) for w in widths))
-        _choice("activation", self.activation, _c.ACTIVATIONS)
-        _choice("init", self.init, _c.INITS)
-        _choice("loss", self.loss, _c.LOSSES)
-        _choice("optimizer", self.optimizer, _c.OPTIMIZERS)
-        _choice("norm", self.norm, _c.NORMS)
-        _choice("lr_schedule", self.lr_schedule, _c.SCHEDULES)
-        _choice("dtype", self.dtype, _c.DTYPES)
+        _choice("activation", self.activation, ACTIVATIONS)
+        _choice("init", self.init, INITS)
+        _choice("loss", self.loss, LOSSES)
+        _choice("optimizer", self.optimizer, OPTIMIZERS)
+        _choice("norm", self.norm, NORMS)
+        _choice("lr_schedule", self.lr_schedule, SCHEDULES)
+        _choice("dtype", self.dtype, DTYPES)
         put(self, "init_scale", _real("init_scale", self.init_scale))
         put(self, "lr", _real("lr", self.lr, low=0.0, strict=True))
         put(self, "momentum", _real("momentum", self.momentum, low=0.0))
@@ -290,11 +535,11 @@ def _forward(spec: MLPSpec, layers: list[tuple[Any, Any]], plan: list[int], norm
         z = h @ w + b
         if spec.norm:
             gamma, beta, running = norms[j]
-            z = _c.norm_apply(spec.norm, z, gamma, beta, running, training)
-        a = _c.activate(spec.activation, z)
+            z = norm_apply(spec.norm, z, gamma, beta, running, training)
+        a = activate(spec.activation, z)
         if masks is not None:
             a = a * masks[j]
-        h = h + a if _c.residual_at(spec, j) else a
+        h = h + a if residual_at(spec, j) else a
     w, b = layers[plan[-1]]
     return h @ w + b
 
@@ -302,7 +547,7 @@ def _forward(spec: MLPSpec, layers: list[tuple[Any, Any]], plan: list[int], norm
 def _evaluate(loss: str, n_classes: int, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     value = float(reference_loss(loss, out, y, n_classes))
     if n_classes:
-        acc, bal = _c.classification_metrics(out.argmax(-1).cpu().numpy(), y.cpu().numpy(),
+        acc, bal = classification_metrics(out.argmax(-1).cpu().numpy(), y.cpu().numpy(),
                                              n_classes)
         return {"loss": value, "accuracy": acc, "balanced_accuracy": bal}
     return {"loss": value, "mse": float(((out - y) ** 2).mean())}
@@ -321,10 +566,10 @@ def torch_optimizer(name: str, params: list[Any], lr: float, momentum: float = 0
         m = 0.0 if name == "sgd" else momentum
         return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=name == "nesterov")
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, eps=_c.ADAGRAD_EPS)
+        return torch.optim.Adagrad(params, lr=lr, eps=ADAGRAD_EPS)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, alpha=_c.RMSPROP_ALPHA, eps=_c.RMSPROP_EPS)
-    return torch.optim.Adam(params, lr=lr, betas=_c.ADAM_BETAS, eps=_c.ADAM_EPS)
+        return torch.optim.RMSprop(params, lr=lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS)
+    return torch.optim.Adam(params, lr=lr, betas=ADAM_BETAS, eps=ADAM_EPS)
 
 
 def data_tensors(data: Dataset, dtype: Any, device: Any) -> tuple[Any, Any, Any, Any]:
@@ -367,17 +612,17 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
     >>> sorted(r.metrics)[:2], len(r.weights)
     (['test_accuracy', 'test_balanced_accuracy'], 2)
     """
-    _c.check_data(spec, data)
+    check_data(spec, data)
     _ensure_torch()
     import torch
 
     t0 = time.perf_counter()
-    dt, dev = _c.torch_dtype(spec.dtype), torch.device(device)
+    dt, dev = torch_dtype(spec.dtype), torch.device(device)
     x, y, xt, yt = data_tensors(data, dt, dev)
     n, n_classes = len(x), data.n_classes
-    sizes, plan = _c.layer_plan(spec, data.n_features, _c.output_size(data))
+    sizes, plan = layer_plan(spec, data.n_features, output_size(data))
     layers = [(w.to(dt).to(dev).requires_grad_(), b.to(dt).to(dev).requires_grad_())
-              for w, b in _c.init_params(spec, sizes, seed)]
+              for w, b in init_params(spec, sizes, seed)]
     weights = [w for w, _ in layers]
     params = [t for pair in layers for t in pair]
     norms: list[Any] = []
@@ -390,12 +635,12 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
         params += [gamma, beta]
     opt = torch_optimizer(spec.optimizer, params, spec.lr, spec.momentum)
     shuffle = rng(seed, "shuffle")
-    dgen = _c.dropout_generator(seed) if spec.dropout else None
+    dgen = dropout_generator(seed) if spec.dropout else None
     bs = min(spec.batch_size, n)
     keys = history_names(n_classes)
     history: dict[str, list[float]] = {k: [] for k in keys} if spec.history else {}
     history |= {f"grad_norm_{i}": [] for i in range(len(weights))} if spec.grad_norms else {}
-    snapshots = [[_c.tensor_to_numpy(w) for w in weights]] if spec.snapshots else []
+    snapshots = [[tensor_to_numpy(w) for w in weights]] if spec.snapshots else []
 
     def evaluate(xx: torch.Tensor, yy: torch.Tensor) -> dict[str, float]:
         with torch.no_grad():
@@ -404,11 +649,11 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
 
     diverged = False
     for epoch in range(spec.epochs):
-        lr = _c.epoch_lr(spec, epoch)
+        lr = epoch_lr(spec, epoch)
         for group in opt.param_groups:
             group["lr"] = lr
         order = torch.as_tensor(shuffle.permutation(n), device=dev)
-        blocks = [_c.dropout_block(spec, dgen, n, w).to(dt).to(dev) for w in spec.widths
+        blocks = [dropout_block(spec, dgen, n, w).to(dt).to(dev) for w in spec.widths
                   ] if dgen is not None else None
         gsum = [0.0] * len(weights)
         for start in range(0, n, bs):
@@ -446,15 +691,311 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
             for i, s in enumerate(gsum):
                 history[f"grad_norm_{i}"].append(s / steps)
         if spec.snapshots:
-            snapshots.append([_c.tensor_to_numpy(w) for w in weights])
+            snapshots.append([tensor_to_numpy(w) for w in weights])
     for values in history.values():
         values.extend([math.nan] * (spec.epochs - len(values)))
     metrics = _split_metrics(n_classes, evaluate(x, y), evaluate(xt, yt))
     if diverged or not all(math.isfinite(v) for v in metrics.values()):
         diverged = True
         metrics = {k: math.nan for k in metrics}
-    return TrainResult(metrics, history, [_c.tensor_to_numpy(w) for w in weights], snapshots,
+    return TrainResult(metrics, history, [tensor_to_numpy(w) for w in weights], snapshots,
                        diverged, time.perf_counter() - t0)
 
 
-from atomcheck._engine_tasks import Task, module_task, sklearn_task  # noqa: E402  (re-export)
+# -- tasks: what a sweep runs per seed -----------------------------------------------------------
+
+_TRAIN_ARGS = ("loss", "optimizer", "lr", "batch_size", "epochs")
+
+
+def _keywords(fn: Callable[..., Any], skip: tuple[str, ...] = ("seed",)) -> tuple[set[str], bool]:
+    """Keyword parameter names of ``fn`` (minus ``skip``) and whether it takes ``**kwargs``."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return names - set(skip), any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _describe(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or type(fn).__name__
+
+
+class Task:
+    """A dataset builder plus a model spec: the unit a sweep trains for each seed.
+
+    Parameters
+    ----------
+    data : callable
+        ``data(seed=..., **kwargs) -> Dataset``, e.g. :func:`atomcheck.data.gaussian_mixture`.
+    model : MLPSpec
+        The base spec; sweep factors named like its fields override it.
+    data_args : mapping
+        Fixed keyword arguments for ``data``.
+    metrics : callable, optional
+        ``metrics(result) -> {name: value}``: extra metrics from the :class:`TrainResult`.
+    name : str, optional
+    device : str
+        Device for the per-seed path (``task(seed, **config)``).
+
+    Examples
+    --------
+    >>> from atomcheck.data import gaussian_mixture
+    >>> from atomcheck.models import MLPSpec
+    >>> task = Task(gaussian_mixture, MLPSpec(widths=(8,), epochs=2), data_args={"n_train": 40})
+    >>> "batch_size" in task.factor_names() and "dims" in task.factor_names()
+    True
+    >>> sorted(task(0, batch_size=8))[:2]
+    ['diverged', 'test_accuracy']
+    """
+
+    def __init__(self, data: Callable[..., Dataset], model: MLPSpec, *,
+                 data_args: Mapping[str, Any] | None = None,
+                 metrics: Callable[[TrainResult], Mapping[str, float]] | None = None,
+                 name: str | None = None, device: str = "cpu") -> None:
+        if not callable(data):
+            raise InvalidClaim(f"Task: data={data!r} must be a callable returning a Dataset, "
+                               "e.g. atomcheck.data.gaussian_mixture.")
+        if not isinstance(model, MLPSpec):
+            raise InvalidClaim(f"Task: model={model!r} must be an MLPSpec. Pass e.g. "
+                               "MLPSpec(widths=(64, 64)).")
+        if metrics is not None and not callable(metrics):
+            raise InvalidClaim(f"Task: metrics={metrics!r} must be callable(result) -> dict.")
+        self.data, self.model, self.metrics = data, model, metrics
+        self.data_args = dict(data_args or {})
+        self.name = name or _describe(data)
+        self.device = device
+        self._spec_fields = frozenset(f.name for f in dataclasses.fields(MLPSpec))
+        self._data_params, self._data_varkw = _keywords(data)
+        clash = sorted(self._spec_fields & self._data_params)
+        if clash:
+            raise InvalidClaim(f"Task: data parameter(s) {clash} clash with MLPSpec fields, so "
+                               "a factor of that name would be ambiguous. Rename them in data.")
+        for key in self.data_args:
+            if key not in self._data_params and not self._data_varkw:
+                raise InvalidClaim(f"Task: data_args key {key!r} is not a parameter of "
+                                   f"{_describe(data)}; valid: {sorted(self._data_params)}.")
+
+    def __repr__(self) -> str:
+        return (f"Task(name={self.name!r}, data={_describe(self.data)}, "
+                f"data_args={self.data_args!r}, model={self.model!r})")
+
+    def factor_names(self) -> frozenset[str]:
+        """Names a sweep may vary: MLPSpec fields plus keyword parameters of ``data``."""
+        return self._spec_fields | self._data_params
+
+    def split_config(self, config: Mapping[str, Any]) -> tuple[dict[str, Any], MLPSpec]:
+        """Split ``config`` into ``data`` keyword arguments and the overridden spec."""
+        data_kwargs: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
+        for key, value in config.items():
+            if key in self._spec_fields:
+                changes[key] = value
+            elif key in self._data_params or self._data_varkw:
+                data_kwargs[key] = value
+            else:
+                raise InvalidClaim(
+                    f"Task {self.name!r}: unknown factor {key!r}; it is neither an MLPSpec "
+                    f"field nor a parameter of {_describe(self.data)}. Valid names: "
+                    f"{sorted(self.factor_names())}.")
+        return data_kwargs, self.model.replace(**changes) if changes else self.model
+
+    def dataset(self, seed: int, config: Mapping[str, Any]) -> Dataset:
+        """The dataset seed ``seed`` trains on under ``config``."""
+        data_kwargs, _ = self.split_config(config)
+        return self.data(seed=seed, **(self.data_args | data_kwargs))
+
+    def result_metrics(self, result: TrainResult) -> dict[str, float]:
+        """The metric dict for one result: its metrics, extra metrics and ``diverged``."""
+        out = dict(result.metrics)
+        if self.metrics is not None:
+            try:
+                extra = self.metrics(result)
+            except Exception:
+                if not result.diverged:
+                    raise
+                extra = {}
+            out |= {str(k): float(v) for k, v in extra.items()}
+        out["diverged"] = float(result.diverged)
+        return out
+
+    def run(self, seed: int, config: Mapping[str, Any], device: str | None = None
+            ) -> dict[str, float]:
+        """Train one seed through the per-seed trainer and return its metrics."""
+        data_kwargs, spec = self.split_config(config)
+        data = self.data(seed=seed, **(self.data_args | data_kwargs))
+        return self.result_metrics(train(spec, data, seed=seed, device=device or self.device))
+
+    def __call__(self, seed: int, **config: Any) -> dict[str, float]:
+        """Train seed ``seed`` under ``config`` (never raises on divergence)."""
+        return self.run(seed, config)
+
+
+class _GenericTask:
+    """A per-seed callable built by :func:`module_task` or :func:`sklearn_task`."""
+
+    def __init__(self, kind: str, factory: Callable[..., Any], data: Callable[..., Dataset],
+                 data_args: Mapping[str, Any], defaults: Mapping[str, Any],
+                 body: Callable[[int, dict[str, Any], dict[str, Any], Dataset], dict[str, float]],
+                 auto: tuple[str, ...]) -> None:
+        self.kind, self.factory, self.data, self.body = kind, factory, data, body
+        self.data_args, self.defaults = dict(data_args), dict(defaults)
+        self._fparams, self._fvarkw = _keywords(factory, ("seed", *auto))
+        self._dparams, self._dvarkw = _keywords(data)
+
+    def __repr__(self) -> str:
+        return f"{self.kind}({_describe(self.factory)}, data={_describe(self.data)})"
+
+    def factor_names(self) -> frozenset[str]:
+        """Names a sweep may vary: factory parameters, training arguments, data parameters."""
+        return frozenset(self._fparams | set(self.defaults) | self._dparams)
+
+    def __call__(self, seed: int, **config: Any) -> dict[str, float]:
+        fkw: dict[str, Any] = {}
+        tkw = dict(self.defaults)
+        dkw = dict(self.data_args)
+        for key, value in config.items():
+            if key in self._fparams:
+                fkw[key] = value
+            elif key in self.defaults:
+                tkw[key] = value
+            elif key in self._dparams:
+                dkw[key] = value
+            elif self._fvarkw:
+                fkw[key] = value
+            elif self._dvarkw:
+                dkw[key] = value
+            else:
+                raise InvalidClaim(f"{self!r}: unknown factor {key!r}. Valid names: "
+                                   f"{sorted(self.factor_names())}.")
+        return self.body(seed, fkw, tkw, self.data(seed=seed, **dkw))
+
+
+def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
+                data_args: Mapping[str, Any] | None = None, loss: str = "cross_entropy",
+                optimizer: str = "sgd", lr: float = 0.01, batch_size: int = 32,
+                epochs: int = 20) -> Callable[..., dict[str, float]]:
+    """Wrap an ``nn.Module`` factory into ``fn(seed, **config) -> metrics`` (per seed).
+
+    Config keys go to ``factory`` when it accepts them, else to the training arguments
+    (``loss``, ``optimizer``, ``lr``, ``batch_size``, ``epochs``), else to ``data``. The
+    factory also receives ``n_features``/``n_classes``/``seed`` if it names them. It is
+    built under torch's global RNG seeded from ``derive_seed(seed, "init")`` inside
+    ``torch.random.fork_rng`` (global state is restored); training (e.g. dropout) draws
+    from a stream seeded with ``derive_seed(seed, "train")``.
+
+    Returns
+    -------
+    callable
+        ``fn(seed, **config)`` returning the :class:`TrainResult` metric keys plus
+        ``diverged``; it has ``factor_names()``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from atomcheck.data import gaussian_mixture
+    >>> fn = module_task(lambda n_features, n_classes: torch.nn.Linear(n_features, n_classes),
+    ...                  gaussian_mixture, data_args={"n_train": 40}, epochs=2)
+    >>> fn(0)["diverged"]
+    0.0
+    """
+    MLPSpec(widths=(1,), loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
+            epochs=epochs)  # validates the training arguments
+    auto = ("n_features", "n_classes")
+    factory_params = _keywords(factory, ())[0]
+
+    def body(seed: int, fkw: dict[str, Any], tkw: dict[str, Any], ds: Dataset
+             ) -> dict[str, float]:
+        spec = MLPSpec(widths=(1,), **tkw)
+        check_data(spec, ds)
+        return _train_module(factory, fkw, spec, ds, seed, factory_params)
+
+    return _GenericTask("module_task", factory, data, data_args or {},
+                        dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))), body,
+                        auto)
+
+
+def _train_module(factory: Callable[..., Any], fkw: dict[str, Any], spec: MLPSpec, ds: Dataset,
+                  seed: int, accepted: set[str]) -> dict[str, float]:
+    _ensure_torch()
+    import torch
+
+    auto = {"n_features": ds.n_features, "n_classes": output_size(ds), "seed": seed}
+    fkw = {k: v for k, v in auto.items() if k in accepted} | fkw
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "init"))
+        module = factory(**fkw)
+        if not isinstance(module, torch.nn.Module):
+            raise InvalidClaim(f"module_task: the factory returned {type(module).__name__}, "
+                               "not a torch.nn.Module. Return e.g. nn.Sequential(...).")
+        torch.manual_seed(derive_seed(seed, "train"))
+        param = next(module.parameters(), None)
+        dtype = param.dtype if param is not None else torch.float32
+        x, y, xt, yt = data_tensors(ds, dtype, "cpu")
+        opt = torch_optimizer(spec.optimizer, list(module.parameters()), spec.lr, spec.momentum)
+        shuffle, n = rng(seed, "shuffle"), len(x)
+        bs, diverged = min(spec.batch_size, n), False
+        module.train()
+        for _ in range(spec.epochs):
+            order = torch.as_tensor(shuffle.permutation(n))
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                loss = reference_loss(spec.loss, module(x[idx]), y[idx], ds.n_classes)
+                if not math.isfinite(loss.item()):
+                    diverged = True
+                    break
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            if diverged:
+                break
+        module.eval()
+        with torch.no_grad():
+            metrics = _split_metrics(ds.n_classes, _evaluate(spec.loss, ds.n_classes, module(x), y),
+                                     _evaluate(spec.loss, ds.n_classes, module(xt), yt))
+    if diverged or not all(math.isfinite(v) for v in metrics.values()):
+        return {k: math.nan for k in metrics} | {"diverged": 1.0}
+    return metrics | {"diverged": 0.0}
+
+
+def sklearn_task(estimator_factory: Callable[..., Any], data: Callable[..., Dataset], *,
+                 data_args: Mapping[str, Any] | None = None) -> Callable[..., dict[str, float]]:
+    """Wrap a scikit-learn estimator factory into ``fn(seed, **config) -> metrics``.
+
+    Config keys go to the factory when it accepts them, else to ``data``. An estimator
+    with a ``random_state`` parameter gets one derived from the seed.
+
+    Returns
+    -------
+    callable
+        ``fn(seed, **config)`` returning ``train_accuracy``, ``test_accuracy`` and
+        ``test_balanced_accuracy`` (regression data: ``train_mse``, ``test_mse``).
+
+    Examples
+    --------
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from atomcheck.data import gaussian_mixture
+    >>> fn = sklearn_task(DecisionTreeClassifier, gaussian_mixture)
+    >>> fn(0, max_depth=2)["train_accuracy"] <= 1.0
+    True
+    """
+
+    def body(seed: int, fkw: dict[str, Any], tkw: dict[str, Any], ds: Dataset
+             ) -> dict[str, float]:
+        est = estimator_factory(**fkw)
+        if not hasattr(est, "fit") or not hasattr(est, "predict"):
+            raise InvalidClaim(f"sklearn_task: the factory returned {type(est).__name__}, "
+                               "which has no fit/predict. Return a scikit-learn estimator.")
+        if "random_state" in est.get_params():
+            est.set_params(random_state=derive_seed(seed, "sklearn") % (2**31 - 1))
+        y_train = np.asarray(ds.y_train)
+        est.fit(ds.x_train, y_train if ds.n_classes else y_train.ravel())
+        p_tr, p_te = est.predict(ds.x_train), est.predict(ds.x_test)
+        if not ds.n_classes:
+            return {"train_mse": float(np.mean((p_tr.ravel() - y_train.ravel()) ** 2)),
+                    "test_mse": float(np.mean((p_te.ravel() - np.ravel(ds.y_test)) ** 2))}
+        acc_tr, _ = classification_metrics(p_tr, ds.y_train, ds.n_classes)
+        acc_te, bal = classification_metrics(p_te, ds.y_test, ds.n_classes)
+        return {"train_accuracy": acc_tr, "test_accuracy": acc_te, "test_balanced_accuracy": bal}
+
+    return _GenericTask("sklearn_task", estimator_factory, data, data_args or {}, {}, body, ())

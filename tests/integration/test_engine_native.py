@@ -1,4 +1,4 @@
-"""The native epoch kernel (``atomcheck/_native/mlp_kernel.c``) against the per-seed trainer.
+"""The native epoch kernel (``atomcheck/engine/_native/mlp_kernel.c``) against the per-seed trainer.
 
 Tolerances as in ``test_engine.py``: float64 1e-9, float32 1e-4. Widths are chosen to hit
 the kernel's vector blocks and their scalar tails (widths of 33-40 and 2-3 outputs), batch
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from atomcheck import _engine_native as native
+from atomcheck.engine import native
 from atomcheck.data import Dataset, gaussian_mixture
 from atomcheck.engine import train_batched, train_batched_configs
 from atomcheck.models import MLPSpec, TrainResult, train

@@ -74,7 +74,7 @@ def test_norm_helpers_match_torch() -> None:
     import torch
     import torch.nn.functional as F
 
-    from atomcheck._engine_common import norm_apply
+    from atomcheck.models import norm_apply
 
     z = torch.randn(5, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     g, b = torch.rand(16, dtype=torch.float64), torch.rand(16, dtype=torch.float64)

@@ -22,7 +22,8 @@ def test_every_public_name_has_a_docstring() -> None:
 
 
 def test_import_does_not_pull_in_torch() -> None:
-    code = "import sys, atomcheck, atomcheck.plugin, atomcheck.data, atomcheck.models; " \
+    code = "import sys, atomcheck, atomcheck.plugin, atomcheck.data, atomcheck.models, " \
+           "atomcheck.engine; " \
            "print('torch' in sys.modules, 'sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

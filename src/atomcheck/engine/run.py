@@ -5,6 +5,11 @@ clipping, residual blocks, shared hidden layers) uses a hand-written backward pa
 normalisation layers use autograd over the same batched forward. A row whose minibatch
 loss turns non-finite is retired at that step (its weights frozen as they were) and
 removed from the batch, so the remaining rows compute exactly what they would without it.
+
+This module owns the loop (epochs, shuffles, dropout masks, divergence, evaluation and
+records); one step is :func:`atomcheck.engine.layers.manual_step` (or autograd here), a
+whole epoch may run in :mod:`atomcheck.engine.native`, and the updates are
+:class:`atomcheck.engine.optimizers.Optimizer`'s.
 """
 
 from __future__ import annotations
@@ -16,16 +21,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from atomcheck import _engine_common as _c
-from atomcheck import _engine_native
-from atomcheck import _engine_ops as _ops
+from atomcheck.engine.native import epoch_runner
+from atomcheck.engine.layers import Buffers, act_backward, forward_activation, manual_step
+from atomcheck.engine.losses import check_limit, row_loss
+from atomcheck.engine.optimizers import Optimizer
+from atomcheck.engine.params import augmented_init, join_params, norm_params, split_params
+from atomcheck.engine.rows import per_run, runs_of
+from atomcheck.models import (TrainResult, activate, classification_metrics, dropout_block,
+                              dropout_generator, epoch_lr, history_names, layer_plan,
+                              metric_names, norm_apply, output_size, residual_at,
+                              tensor_to_numpy, torch_dtype)
 from atomcheck.seeding import rng
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from atomcheck.data import Dataset
-    from atomcheck.models import MLPSpec, TrainResult
+    from atomcheck.models import MLPSpec
 
 
 class BatchedRun:
@@ -44,30 +56,21 @@ class BatchedRun:
         self.all_specs = list(specs)
         base, d0 = specs[0], datasets[0]
         self.base, self.n_rows = base, len(specs)
-        self.dt, self.dev = _c.torch_dtype(base.dtype), torch.device(device)
-        self.n, self.n_classes, self.n_out = len(d0.x_train), d0.n_classes, _c.output_size(d0)
+        self.dt, self.dev = torch_dtype(base.dtype), torch.device(device)
+        self.n, self.n_classes, self.n_out = len(d0.x_train), d0.n_classes, output_size(d0)
         self.bs = min(base.batch_size, self.n)
-        sizes, self.plan = _c.layer_plan(base, d0.n_features, self.n_out)
+        sizes, self.plan = layer_plan(base, d0.n_features, self.n_out)
         self.k = len(base.widths)
-        self.residual = [_c.residual_at(base, j) for j in range(self.k)]
+        self.residual = [residual_at(base, j) for j in range(self.k)]
         self.autograd = base.norm is not None
         self.data = self._data_tensors(datasets)
-        inits = [_c.init_params(s, sizes, seed) for s, seed in zip(specs, self.seeds)]
-        # Weight and bias of a layer share one augmented matrix (bias = last row); W and B
-        # are views into it (the autograd path needs separate leaves instead).
-        self.WA = [self._put(torch.stack([torch.cat([i[u][0], i[u][1][None]]) for i in inits]))
-                   for u in range(len(sizes))]
-        shape = [(self.n_rows, 1, w) for w in (base.widths if base.norm else ())]
-        self.gamma = [torch.ones(s, dtype=self.dt, device=self.dev) for s in shape]
-        self.beta = [torch.zeros(s, dtype=self.dt, device=self.dev) for s in shape]
-        self.running = [(torch.zeros(s, dtype=self.dt, device=self.dev),
-                         torch.ones(s, dtype=self.dt, device=self.dev))
-                        for s in (shape if base.norm == "batch" else ())]
+        self.WA = augmented_init(specs, self.seeds, sizes, self.dt, self.dev)
+        self.gamma, self.beta, self.running = norm_params(self.n_rows, base, self.dt, self.dev)
         self._set_params()
-        self.opt = _ops.Optimizer(self.params, self.W, self.specs)
-        self.check_limit = min(_ops.check_limit(s.loss, self.dt) for s in self.specs)
+        self.opt = Optimizer(self.params, self.W, self.specs)
+        self.check_limit = min(check_limit(s.loss, self.dt) for s in self.specs)
         self.shuffles = [rng(s, "shuffle") for s in self.seeds]
-        self.dgens = [_c.dropout_generator(s) if sp.dropout else None
+        self.dgens = [dropout_generator(s) if sp.dropout else None
                       for s, sp in zip(self.seeds, self.specs)]
         self.dropout = any(sp.dropout for sp in self.specs)
         self.alive = list(range(self.n_rows))
@@ -106,33 +109,23 @@ class BatchedRun:
         return out
 
     def _set_params(self) -> None:
-        if self.autograd:
-            self.W = [wa[:, :-1].contiguous().requires_grad_() for wa in self.WA]
-            self.B = [wa[:, -1:].contiguous().requires_grad_() for wa in self.WA]
-            self.params = [*self.W, *self.B, *self.gamma, *self.beta]
-            for p in self.params:
-                p.requires_grad_(True)
-        else:
-            self.W = [wa[:, :-1] for wa in self.WA]
-            self.B = [wa[:, -1:] for wa in self.WA]
-            self.params = list(self.WA)
+        self.W, self.B, self.params = split_params(self.WA, self.gamma, self.beta,
+                                                   self.autograd)
 
     def _set_runs(self) -> None:
-        self.act_runs = _ops.runs_of([s.activation for s in self.specs])
-        self.loss_runs = _ops.runs_of([s.loss for s in self.specs])
+        self.act_runs = runs_of([s.activation for s in self.specs])
+        self.loss_runs = runs_of([s.loss for s in self.specs])
         self.WT = [w.transpose(1, 2) for w in self.W]  # views: stay valid under updates
         if len(self.act_runs) == 1:
             name = self.act_name = self.act_runs[0][2]
-            self.fwd_act = _ops.forward_activation(name)
-            self.bwd_act = lambda da, z, a: _ops.act_backward(name, da, z, a)
+            self.fwd_act = forward_activation(name)
+            self.bwd_act = lambda da, z, a: act_backward(name, da, z, a)
         else:
             runs, self.act_name = self.act_runs, ""
-            self.fwd_act = lambda z: _ops.per_run(runs, _c.activate, z)
-            self.bwd_act = lambda da, z, a: _ops.per_run(runs, _ops.act_backward, da, z, a)
+            self.fwd_act = lambda z: per_run(runs, activate, z)
+            self.bwd_act = lambda da, z, a: per_run(runs, act_backward, da, z, a)
 
     def _history_keys(self) -> tuple[str, ...]:
-        from atomcheck.models import history_names
-
         return history_names(self.n_classes)
 
     def _targets(self, labels: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
@@ -166,7 +159,7 @@ class BatchedRun:
             import torch
 
             self.ep["masks"] = [self._put(torch.stack([
-                _c.dropout_block(sp, g, n, w) if g is not None else
+                dropout_block(sp, g, n, w) if g is not None else
                 torch.ones((n, w), dtype=torch.float64)
                 for sp, g in zip(self.specs, self.dgens)])) for w in self.base.widths]
         self._split_epoch()
@@ -192,9 +185,9 @@ class BatchedRun:
             z = torch.baddbmm(self.B[u], h, self.W[u])
             if self.base.norm:
                 running = self.running[j] if self.running else None
-                z = _c.norm_apply(self.base.norm, z, self.gamma[j], self.beta[j], running,
+                z = norm_apply(self.base.norm, z, self.gamma[j], self.beta[j], running,
                                   training)
-            a = _ops.per_run(self.act_runs, _c.activate, z)
+            a = per_run(self.act_runs, activate, z)
             if masks is not None:
                 a = a * masks[j]
             h = h + a if self.residual[j] else a
@@ -204,7 +197,7 @@ class BatchedRun:
     def _row_losses(self, out: torch.Tensor, lab: torch.Tensor | None,
                     tgt: torch.Tensor) -> torch.Tensor:
         lab_ = lab if lab is not None else tgt  # unused for regression losses
-        return _ops.per_run(self.loss_runs, lambda key, o, la, t: _ops.row_loss(
+        return per_run(self.loss_runs, lambda key, o, la, t: row_loss(
             key, o, la if lab is not None else None, t), out, lab_, tgt)
 
     def bad_rows(self, out: torch.Tensor, lab: torch.Tensor | None, tgt: torch.Tensor
@@ -251,7 +244,7 @@ class BatchedRun:
         for r in bad:
             orig = self.alive[r]
             self.diverged[orig] = True
-            self.final_w[orig] = [_c.tensor_to_numpy(w[r]) for w in self.W]
+            self.final_w[orig] = [tensor_to_numpy(w[r]) for w in self.W]
         keep_rows = [r for r in range(len(self.alive)) if r not in set(bad)]
         keep = torch.as_tensor(keep_rows, dtype=torch.long, device=self.dev)
 
@@ -259,7 +252,7 @@ class BatchedRun:
             return t.detach().index_select(0, keep)
 
         if self.autograd:
-            self.WA = [torch.cat([w, b], 1).detach() for w, b in zip(self.W, self.B)]
+            self.WA = join_params(self.W, self.B)
         self.WA = [sel(wa) for wa in self.WA]
         self.gamma, self.beta = [sel(g) for g in self.gamma], [sel(b) for b in self.beta]
         self.running = [(sel(m), sel(v)) for m, v in self.running]
@@ -300,7 +293,7 @@ class BatchedRun:
             for split, (loss, extra, y) in parts.items():
                 m[f"{split}_loss"] = float(loss[r])
                 if self.n_classes:
-                    acc, bal = _c.classification_metrics(extra[r], y[r], self.n_classes)
+                    acc, bal = classification_metrics(extra[r], y[r], self.n_classes)
                     m[f"{split}_accuracy"], m[f"{split}_balanced_accuracy"] = acc, bal
                 else:
                     m[f"{split}_mse"] = float(extra[r])
@@ -308,7 +301,7 @@ class BatchedRun:
         return rows
 
     def _snapshot(self) -> None:
-        ws = [_c.tensor_to_numpy(w) for w in self.W]
+        ws = [tensor_to_numpy(w) for w in self.W]
         for r, orig in enumerate(self.alive):
             self.snaps[orig].append([w[r] for w in ws])
 
@@ -317,13 +310,11 @@ class BatchedRun:
         """Train every row and return one :class:`TrainResult` per row, in row order."""
         import torch
 
-        from atomcheck._engine_step import Buffers, manual_step
-
         self.buffers = Buffers(self)
         step = self._step_autograd if self.autograd else (
             lambda i, epoch, gacc: manual_step(self, i, epoch, gacc))
         steps = math.ceil(self.n / self.bs)
-        native = _engine_native.epoch_runner(self)  # None: keep the torch steps
+        native = epoch_runner(self)  # None: keep the torch steps
         for epoch in range(self.base.epochs):
             if not self.alive:
                 break
@@ -335,7 +326,7 @@ class BatchedRun:
                 if self.alive:
                     self._end_epoch(None, steps)
                 continue
-            self.fused_lr = _c.epoch_lr(self.specs[0], epoch)  # one optimiser run when fused
+            self.fused_lr = epoch_lr(self.specs[0], epoch)  # one optimiser run when fused
             gacc = torch.zeros((len(self.alive), len(self.W)), dtype=self.dt, device=self.dev
                                ) if self.want_norms else None
             for i in range(steps):
@@ -365,13 +356,11 @@ class BatchedRun:
             self._snapshot()
 
     def _results(self) -> list[TrainResult]:
-        from atomcheck.models import TrainResult, metric_names
-
         names = metric_names(self.n_classes)
         metrics: list[dict[str, float]] = [{k: math.nan for k in names}
                                            for _ in range(self.n_rows)]
         if self.alive:
-            ws = [_c.tensor_to_numpy(w) for w in self.W]
+            ws = [tensor_to_numpy(w) for w in self.W]
             for r, (orig, m) in enumerate(zip(self.alive, self.evaluate())):
                 self.final_w[orig] = [w[r] for w in ws]
                 m = {k: m[k] for k in names}

@@ -1,6 +1,6 @@
 /* Native fast path of atomcheck's seed-batched engine: whole SGD epochs of dense MLPs.
  *
- * Plain C99, no Python or torch headers; loaded with ctypes by atomcheck/_engine_native.py.
+ * Plain C99, no Python or torch headers; loaded with ctypes by atomcheck/engine/native.py.
  * One call trains every row (one configuration x seed) through every step of one epoch.
  * Rows are independent and processed one after another, so a row's weights stay in the
  * L1/L2 cache for the whole epoch and no arithmetic ever mixes rows.

@@ -1,4 +1,4 @@
-"""The hand-written training step of the batched engine (no autograd).
+"""Layers of the batched engine: the hand-written forward and backward passes.
 
 Each linear layer's weight and bias live in one *augmented* matrix ``(rows, in + 1, out)``
 whose last row is the bias, and every layer input carries a trailing column of ones, so a
@@ -7,23 +7,128 @@ forward layer is one ``bmm`` and a layer's whole gradient (weight and bias) is o
 built once, which keeps the Python and dispatcher work per step to about 15-20 torch
 calls. For plain SGD the update is folded into the backward pass (``addcmul_`` /
 ``baddbmm_`` straight into the parameters), so gradients are never materialised.
+
+The activations' forward definitions are :func:`atomcheck.models.activate` (this module
+adds the fastest eager form of each and its backward). The step functions take the
+:class:`~atomcheck.engine.run.BatchedRun` they advance, typed as :class:`StepRun` (what
+they read from it), and never import it: the run loop sits above this module.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from atomcheck import _engine_ops as _ops
+from atomcheck.engine.losses import loss_grad
+from atomcheck.models import LEAKY_SLOPE, activate
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable, Sequence
+
     import torch
 
-    from atomcheck._engine_run import BatchedRun
+    from atomcheck.engine.optimizers import Optimizer
+    from atomcheck.engine.rows import Run
+    from atomcheck.models import MLPSpec
+
+__all__ = ["Buffers", "StepRun", "act_backward", "forward_activation", "manual_step"]
 
 _OUT_FNS = ("relu", "tanh", "sigmoid", "sin", "sign", "square")
 
 
-def _act_into(run: BatchedRun, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
+def act_backward(name: str, da: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """Gradient through activation ``name`` given its input ``z`` and output ``a``."""
+    import torch
+
+    aten = torch.ops.aten
+    if name == "relu":
+        return aten.threshold_backward.default(da, a, 0)
+    if name == "leaky_relu":
+        return aten.leaky_relu_backward.default(da, z, LEAKY_SLOPE, False)
+    if name == "elu":
+        return aten.elu_backward.default(da, 1.0, 1, 1, False, z)
+    if name == "tanh":
+        return aten.tanh_backward.default(da, a)
+    if name == "sigmoid":
+        return aten.sigmoid_backward.default(da, a)
+    if name == "sign":
+        return torch.zeros_like(da)
+    if name == "square":
+        return (da * z).mul_(2.0)
+    if name == "sin":
+        return da * torch.cos(z)
+    return da
+
+
+def forward_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The fastest eager implementation of activation ``name`` (same values as
+    :func:`atomcheck.models.activate`)."""
+    import torch
+
+    fast = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+            "sin": torch.sin, "sign": torch.sign, "square": torch.square}
+    if name in fast:
+        return fast[name]
+    return lambda z: activate(name, z)
+
+
+class StepRun(Protocol):
+    """What one step reads from the run it advances (a :class:`~atomcheck.engine.run.BatchedRun`).
+
+    Weights live in augmented matrices ``WA`` (``WT``: their weight parts, transposed);
+    ``sx``/``sxT``/``stgt``/``slab``/``smasks`` are the epoch's per-step slices of inputs
+    (with a ones column), their transposes, targets, labels and dropout masks.
+    """
+
+    @property
+    def base(self) -> MLPSpec: ...
+    @property
+    def dt(self) -> torch.dtype: ...
+    @property
+    def dev(self) -> torch.device: ...
+    @property
+    def WA(self) -> list[torch.Tensor]: ...
+    @property
+    def WT(self) -> list[torch.Tensor]: ...
+    @property
+    def plan(self) -> list[int]: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def residual(self) -> list[bool]: ...
+    @property
+    def sx(self) -> Sequence[torch.Tensor]: ...
+    @property
+    def sxT(self) -> Sequence[torch.Tensor]: ...
+    @property
+    def stgt(self) -> Sequence[torch.Tensor]: ...
+    @property
+    def slab(self) -> Sequence[torch.Tensor] | None: ...
+    @property
+    def smasks(self) -> Sequence[Sequence[torch.Tensor]] | None: ...
+    @property
+    def buffers(self) -> Buffers: ...
+    @property
+    def loss_runs(self) -> list[Run]: ...
+    @property
+    def check_limit(self) -> float: ...
+    @property
+    def fused(self) -> bool: ...
+    @property
+    def fused_lr(self) -> float: ...
+    @property
+    def act_name(self) -> str: ...
+    @property
+    def fwd_act(self) -> Callable[[torch.Tensor], torch.Tensor]: ...
+    @property
+    def bwd_act(self) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]: ...
+    @property
+    def opt(self) -> Optimizer: ...
+
+    def bad_rows(self, out: torch.Tensor, lab: torch.Tensor | None, tgt: torch.Tensor
+                 ) -> list[int]: ...
+
+
+def _act_into(run: StepRun, z: torch.Tensor, view: torch.Tensor) -> torch.Tensor:
     """Write ``act(z)`` into ``view`` (a layer-input buffer) and return it."""
     import torch
 
@@ -38,7 +143,7 @@ def _act_into(run: BatchedRun, z: torch.Tensor, view: torch.Tensor) -> torch.Ten
 class Buffers:
     """Layer-input buffers ``(rows, b, width + 1)`` (last column ones) per batch size."""
 
-    def __init__(self, run: BatchedRun) -> None:
+    def __init__(self, run: StepRun) -> None:
         self.run = run
         self.cache: dict[tuple[int, int], tuple[list[Any], list[Any], list[Any]]] = {}
 
@@ -58,7 +163,7 @@ class Buffers:
         return self.cache[key]
 
 
-def manual_step(run: BatchedRun, i: int, epoch: int, gacc: torch.Tensor | None) -> list[int]:
+def manual_step(run: StepRun, i: int, epoch: int, gacc: torch.Tensor | None) -> list[int]:
     """One training step on step-slice ``i`` of the epoch; returns rows to retire."""
     import torch
 
@@ -88,9 +193,9 @@ def manual_step(run: BatchedRun, i: int, epoch: int, gacc: torch.Tensor | None) 
     out = torch.bmm(h, wa[plan[-1]])
     tgt = run.stgt[i]
     if len(run.loss_runs) == 1:
-        g, scale, check = _ops.loss_grad(run.loss_runs[0][2], out, tgt)
+        g, scale, check = loss_grad(run.loss_runs[0][2], out, tgt)
     else:
-        parts = [_ops.loss_grad(key, out[s:e], tgt[s:e]) for s, e, key in run.loss_runs]
+        parts = [loss_grad(key, out[s:e], tgt[s:e]) for s, e, key in run.loss_runs]
         g = torch.cat([p[0].mul_(p[1]) for p in parts])
         scale, check = 1.0, torch.stack([p[2] for p in parts]).sum()
     if not check.item() < run.check_limit:
@@ -121,7 +226,7 @@ def manual_step(run: BatchedRun, i: int, epoch: int, gacc: torch.Tensor | None) 
     return []
 
 
-def _backward_sgd(run: BatchedRun, g: torch.Tensor, hts: list[torch.Tensor],
+def _backward_sgd(run: StepRun, g: torch.Tensor, hts: list[torch.Tensor],
                   zs: list[torch.Tensor], acts: list[torch.Tensor],
                   masks: Any, lr: float) -> None:
     """Backward pass applying each layer's SGD update as soon as its input gradient is

@@ -15,6 +15,27 @@ batch, leaving the other rows' numbers bit-identical to a run without it.
 On ``device="cuda"`` the same code runs on the GPU (untested here: no GPU in CI). The
 per-step divergence check reads one scalar back, which synchronises the GPU once per
 step; CUDA-graph capture of a step is not implemented.
+
+The package's parts, top to bottom (each imports only those below it, and
+:mod:`atomcheck.models`, :mod:`atomcheck.seeding` and :mod:`atomcheck.errors`):
+
+==============  ============================================================================
+``__init__``    the public API: device resolution, what the engine supports, grouping rows
+                into batches, the Task entry points and their per-seed fallback
+``run``         :class:`~atomcheck.engine.run.BatchedRun`, the run loop: epochs, shuffles,
+                dropout masks, divergence (retiring rows), evaluation and records
+``native``      the optional C kernel (``_native/mlp_kernel.c``, package data) that runs
+                whole SGD epochs in one call
+``layers``      the hand-written forward and backward passes (one training step)
+``losses``      per-row losses and their gradients
+``optimizers``  the element-wise optimisers over row-stacked parameters
+``params``      the row-stacked parameters: initial draws in the augmented layout
+``rows``        the row axis: runs of consecutive rows that share a setting
+==============  ============================================================================
+
+The module path (any ``nn.Module`` factory batched over seeds with ``torch.func``) joins
+the package as a part of its own. The per-seed reference trainer stays beside the engine,
+in :mod:`atomcheck.models`, which never imports it.
 """
 
 from __future__ import annotations
@@ -25,9 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from atomcheck import _engine_common as _c
+from atomcheck.engine.native import native_reason
+from atomcheck.engine.run import BatchedRun
 from atomcheck.errors import InvalidClaim
-from atomcheck.models import MLPSpec, Task, TrainResult, _ensure_torch, train
+from atomcheck.models import MLPSpec, Task, TrainResult, _ensure_torch, check_data, train
 
 if TYPE_CHECKING:  # pragma: no cover
     from atomcheck.data import Dataset
@@ -124,7 +146,7 @@ def _train_batched_iv(specs: Sequence[MLPSpec], datasets: Sequence[Any], seeds: 
                                "dataset per seed (e.g. data(seed=s) for s in seeds).")
     for spec, ds in zip(specs, per_config):
         for d in ds:
-            _c.check_data(spec, d)
+            check_data(spec, d)
     return per_config
 
 
@@ -158,9 +180,6 @@ def train_batched_configs(specs: Sequence[MLPSpec], datasets: Sequence[Any],
     >>> [len(r) for r in train_batched_configs(specs, data, [0, 1])]
     [2, 2]
     """
-    from atomcheck._engine_native import native_reason
-    from atomcheck._engine_run import BatchedRun
-
     per_config = _train_batched_iv(specs, datasets, seeds)
     dev = resolve_device(device)
     _ensure_torch()

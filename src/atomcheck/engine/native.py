@@ -27,15 +27,19 @@ import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from atomcheck.models import epoch_lr
+
 if TYPE_CHECKING:  # pragma: no cover
-    from atomcheck._engine_run import BatchedRun
+    import torch
+
+    from atomcheck.engine.optimizers import Optimizer
     from atomcheck.models import MLPSpec
 
-__all__ = ["SOURCE", "epoch_runner", "load", "native_reason", "reset"]
+__all__ = ["SOURCE", "EpochRun", "epoch_runner", "load", "native_reason", "reset"]
 
 log = logging.getLogger("atomcheck.engine")
 
@@ -52,6 +56,44 @@ COMPILE_TIMEOUT_S = 120
 _lock = threading.Lock()
 _loaded: dict[tuple[str, str], Any] = {}  # (compiler, cache dir) -> CDLL, or None if failed
 compile_count = 0  # compilations done by this process (tests check the cache is reused)
+
+
+class EpochRun(Protocol):
+    """What the kernel reads from the run whose epoch it trains (a
+    :class:`~atomcheck.engine.run.BatchedRun`): its alive rows' specs, the prepared epoch
+    ``ep`` (shuffled inputs with a ones column, labels, targets), the augmented weights
+    ``WA`` and the optimiser (momentum buffers), all updated in place."""
+
+    @property
+    def specs(self) -> list[MLPSpec]: ...
+    @property
+    def base(self) -> MLPSpec: ...
+    @property
+    def dev(self) -> torch.device: ...
+    @property
+    def dt(self) -> torch.dtype: ...
+    @property
+    def autograd(self) -> bool: ...
+    @property
+    def dropout(self) -> bool: ...
+    @property
+    def want_norms(self) -> bool: ...
+    @property
+    def plan(self) -> list[int]: ...
+    @property
+    def alive(self) -> list[int]: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def bs(self) -> int: ...
+    @property
+    def n_out(self) -> int: ...
+    @property
+    def ep(self) -> dict[str, Any]: ...
+    @property
+    def WA(self) -> list[torch.Tensor]: ...
+    @property
+    def opt(self) -> Optimizer: ...
 
 
 def native_reason(specs: Sequence[MLPSpec], device: Any) -> str | None:
@@ -197,7 +239,7 @@ def reset() -> None:
         _loaded.clear()
 
 
-def epoch_runner(run: BatchedRun) -> Callable[[int], list[int]] | None:
+def epoch_runner(run: EpochRun) -> Callable[[int], list[int]] | None:
     """Return ``train_epoch(epoch) -> rows to retire`` for ``run``, or None (logged why).
 
     The returned function trains every alive row of ``run`` through all steps of the
@@ -226,10 +268,8 @@ def _check(t: Any, shape: tuple[int, ...], dtype: Any, name: str) -> int:
     return int(t.data_ptr())
 
 
-def _train_epoch(lib: Any, run: BatchedRun, epoch: int) -> list[int]:
+def _train_epoch(lib: Any, run: EpochRun, epoch: int) -> list[int]:
     import torch
-
-    from atomcheck import _engine_common as _c
 
     rows, n, specs = len(run.alive), run.n, run.specs
     dims = [int(run.ep["x"].shape[2]) - 1, *run.base.widths, run.n_out]
@@ -258,7 +298,7 @@ def _train_epoch(lib: Any, run: BatchedRun, epoch: int) -> list[int]:
     dims_a = np.asarray(dims, dtype=np.int64)
     act_a = np.asarray([ACTIVATIONS[s.activation] for s in specs], dtype=np.int32)
     loss_a, opt_a = np.asarray(losses, dtype=np.int32), np.asarray(opts, dtype=np.int32)
-    lr_a = np.asarray([_c.epoch_lr(s, epoch) for s in specs], dtype=np.float64)
+    lr_a = np.asarray([epoch_lr(s, epoch) for s in specs], dtype=np.float64)
     mom_a = np.asarray([s.momentum for s in specs], dtype=np.float64)
     diverged = np.full(rows, -1, dtype=np.int64)
     w_arr = (ctypes.c_void_p * n_layers)(*w_ptrs)
