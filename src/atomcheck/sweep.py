@@ -370,6 +370,8 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
     """All configurations of a Task at once: the engine batches those sharing a schedule."""
     from atomcheck import engine
 
+    if _is_module_task(task):
+        return _module_configs(task, configs, seeds, device, claim_id)
     start = time.perf_counter()
     try:
         trained = engine.train_task_configs(task, list(seeds), configs, device=device)
@@ -393,6 +395,33 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
     return units
 
 
+def _module_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequence[int],
+                    device: str, claim_id: str, batched: bool = True) -> list[list[Run]]:
+    """Each configuration of a ``module_task`` with every seed at once (``torch.func``), or
+    per seed where the module cannot be batched (the reason is logged under ``-v``) or
+    ``batched`` is False: the same randomness streams either way, so a sweep's numbers do
+    not depend on the path."""
+    from atomcheck.engine.modules import run_module_task
+
+    units = []
+    for config in configs:
+        try:
+            trained = run_module_task(task, list(seeds), config, device=device,
+                                      batched=batched)
+        except InvalidClaim as exc:
+            raise _named(exc, claim_id) from exc
+        except Exception as exc:
+            raise ClaimError(f"{claim_id}: module training failed for config={dict(config)}, "
+                             f"seeds={list(seeds)}: {type(exc).__name__}: {exc}") from exc
+        wall = trained.wall_s / max(1, len(seeds))
+        runs = []
+        for seed, out in zip(seeds, trained.metrics):
+            metrics, diverged = _finite_metrics(out, claim_id, config, seed)
+            runs.append(Run(dict(config), int(seed), metrics, wall, diverged))
+        units.append(runs)
+    return units
+
+
 def _expand(config: Mapping[str, Any], named: Mapping[str, Mapping[str, Mapping[str, Any]]]
             ) -> dict[str, Any]:
     """Replace each named level by its config overrides (``penalty="l1"`` → ``l1=0.01``)."""
@@ -405,7 +434,14 @@ def _expand(config: Mapping[str, Any], named: Mapping[str, Mapping[str, Mapping[
     return out
 
 
+def _is_module_task(fn: Any) -> bool:
+    return getattr(fn, "kind", None) == "module_task" and hasattr(fn, "factory")
+
+
 def _is_batchable(fn: Any) -> bool:
+    """A Task (the MLP engine) or a ``module_task`` (the ``torch.func`` module path)."""
+    if _is_module_task(fn):
+        return True
     try:
         from atomcheck.models import Task
     except ImportError:  # pragma: no cover - models always ships
@@ -495,6 +531,9 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
                 for r in runs]
 
     def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
+        if _is_module_task(fn):  # its per-seed loop, with the module path's dropout streams
+            return relabel(config, _module_configs(fn, [_expand(config, named)], unit_seeds,
+                                                   device, claim_id, batched=False)[0])
         return relabel(config, _per_seed_unit(fn, _expand(config, named), unit_seeds, claim_id))
 
     def batched_unit(chunk: list[dict[str, Any]]) -> list[Run]:

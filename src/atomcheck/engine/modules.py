@@ -1,0 +1,815 @@
+"""Seed-batched training of any ``nn.Module`` factory with ``torch.func``.
+
+One model per seed is built by the user's factory exactly as the per-seed path builds it
+(under torch's global RNG seeded from ``derive_seed(seed, "init")`` inside
+``torch.random.fork_rng``); the parameters and buffers of all seeds are stacked
+(``torch.func.stack_module_state``) and one ``functional_call`` under ``vmap`` runs every
+seed's forward at once. Gradients come from autograd on the sum of the per-seed losses
+(each seed's parameters receive exactly the gradient of that seed's own loss), and an
+element-wise ``torch.optim`` optimiser steps the stacked tensors, so each element of the
+stacked state moves exactly as it would alone.
+
+Randomness is owned by the library and drawn the same way in both paths:
+
+* initialisation: the factory under ``torch.manual_seed(derive_seed(seed, "init"))``;
+* data order: ``rng(seed, "shuffle").permutation(n)`` once per epoch;
+* dropout: every ``nn.Dropout`` is replaced by :class:`SeedDropout`, whose masks come from
+  a ``torch.Generator`` seeded with ``derive_seed(seed, "dropout")``, drawn per call in
+  forward order; on the batched path they are drawn outside ``vmap`` (at the shapes a
+  probe forward recorded) and passed in as vmapped inputs.
+
+Seed *k* batched equals seed *k* alone by construction: :func:`train_module_solo` runs the
+same code with a seed axis of one, and every kernel treats each seed's slice alike whatever
+the number of seeds (bit for bit in float64, tested up to 12 seeds; float32 to rounding).
+Evaluation calls each seed's slice without ``vmap`` (the same call in both). The plain loop
+(``train_module_solo(..., reference=True)``, ``module_task``'s loop calling the module
+directly) agrees to rounding: a matmul and a batched matmul sum in different orders.
+
+Buffers (BatchNorm running statistics, ``num_batches_tracked``, or any buffer a module
+updates in place or by reassignment) are returned from the vmapped call and stored per seed.
+
+What cannot be batched is detected before training (recurrent layers, other dropout
+kinds, optimisers not known to be element-wise, modules or datasets whose shapes differ
+between seeds) or on the first step (``vmap`` raises on ``.item()``, data-dependent
+control flow, in-place writes into fresh tensors and global-RNG calls; a forward that
+changes Python-side attributes of a module is caught by comparing them around the step).
+Those runs train per seed on the plain loop, and the reason is logged on the
+``atomcheck.engine`` logger (shown under ``-v``) and returned in :class:`ModuleRun`.
+A batched run never returns a result that mixes seeds: any failure restarts every seed
+from scratch on the per-seed path.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from atomcheck.errors import InvalidClaim
+from atomcheck.seeding import derive_seed, rng
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from atomcheck.data import Dataset
+
+__all__ = ["ModuleRun", "SeedDropout", "train_modules", "train_modules_batched",
+           "train_module_solo", "batching_obstacle", "run_module_task", "OPTIMIZER_NAMES"]
+
+log = logging.getLogger("atomcheck.engine")
+
+#: Optimiser names (module_task's, plus adamw); all are element-wise.
+OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+_LOSSES = ("cross_entropy", "mse", "abs", "hinge", "fourth_power", "constant")
+_REGRESSION_LOSSES = ("mse", "abs", "fourth_power", "constant")
+# torch.optim classes whose update of each element depends only on that element's own
+# parameter, gradient and state (plus scalar step counts and hyper-parameters).
+_ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
+                "Rprop", "ASGD")
+_OTHER_DROPOUT = ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+
+
+@dataclass
+class ModuleRun:
+    """What :func:`train_modules` did.
+
+    Attributes
+    ----------
+    metrics : list of dict
+        One metric dict per seed, in the order of ``seeds`` (the keys of ``module_task``:
+        train/test loss and accuracy, test balanced accuracy or the regression MSEs,
+        plus ``diverged``).
+    path : {"batched", "per-seed"}
+    reason : str or None
+        Why the per-seed path was taken (None when batched).
+    wall_s : float
+    """
+
+    metrics: list[dict[str, float]]
+    path: str
+    reason: str | None = None
+    wall_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- randomness
+
+
+class _MaskSource:
+    """Where :class:`SeedDropout` gets its masks.
+
+    Solo: one generator, masks drawn on call. Batched: the masks of all seeds are drawn
+    outside ``vmap`` (each seed's generator, in forward-call order, at the shapes a probe
+    forward recorded) and handed in as vmapped inputs; ``queue`` holds them during a call.
+    Recording: a probe forward notes each dropout input shape and leaves ``x`` as is.
+    """
+
+    def __init__(self, generators: list[Any]) -> None:
+        self.generators = generators
+        self.queue: list[Any] | None = None
+        self.recorded: list[tuple[tuple[int, ...], float]] | None = None
+
+    @staticmethod
+    def scale(u: torch.Tensor, p: float, dtype: Any, device: Any) -> torch.Tensor:
+        """Inverted-dropout noise from uniforms ``u`` (element-wise, any leading axes)."""
+        noise = (u >= p).to(dtype).mul_(1.0 / (1.0 - p))
+        return noise if noise.device == device else noise.to(device)
+
+    def draw(self, gen: Any, shape: Sequence[int], p: float, dtype: Any, device: Any) -> Any:
+        import torch
+
+        return self.scale(torch.rand(tuple(shape), generator=gen), p, dtype, device)
+
+    def draw_all(self, shape: Sequence[int], p: float, dtype: Any, device: Any) -> Any:
+        """Each generator's draw of ``shape``, stacked (seed axis first)."""
+        import torch
+
+        u = torch.empty((len(self.generators), *shape))
+        for k, gen in enumerate(self.generators):
+            torch.rand(tuple(shape), generator=gen, out=u[k])
+        return self.scale(u, p, dtype, device)
+
+    def noise(self, x: torch.Tensor, p: float) -> torch.Tensor | None:
+        if self.recorded is not None:
+            self.recorded.append((tuple(x.shape), p))
+            return None
+        if self.queue is not None:
+            if not self.queue:
+                raise RuntimeError("SeedDropout: more dropout calls than the probe recorded")
+            mask = self.queue.pop(0)
+            if tuple(mask.shape) != tuple(x.shape):
+                raise RuntimeError("SeedDropout: dropout input shape differs from the probe's")
+            return mask
+        if len(self.generators) != 1:
+            raise RuntimeError("SeedDropout: a batched mask source was used without masks.")
+        return self.draw(self.generators[0], x.shape, p, x.dtype, x.device)
+
+
+def _make_seed_dropout() -> type:
+    import torch
+
+    class SeedDropout(torch.nn.Module):
+        """``nn.Dropout`` with masks from the library's per-seed stream (inverted dropout)."""
+
+        def __init__(self, p: float = 0.5) -> None:
+            super().__init__()
+            if not 0.0 <= p < 1.0:
+                raise InvalidClaim(f"SeedDropout: p={p!r} must lie in [0, 1).")
+            self.p = float(p)
+            self.source: _MaskSource | None = None
+
+        def extra_repr(self) -> str:
+            return f"p={self.p}"
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if not self.training or self.p == 0.0:
+                return x
+            if self.source is None:
+                raise RuntimeError("SeedDropout has no mask source; train it through "
+                                   "atomcheck (train_module_solo / train_modules).")
+            noise = self.source.noise(x, self.p)
+            return x if noise is None else x * noise
+
+    return SeedDropout
+
+
+_SEED_DROPOUT: type | None = None
+
+
+def SeedDropout(p: float = 0.5) -> Any:  # noqa: N802  (a class built lazily: torch is lazy)
+    """Build a :class:`SeedDropout` module (torch is imported on first use)."""
+    global _SEED_DROPOUT
+    if _SEED_DROPOUT is None:
+        _SEED_DROPOUT = _make_seed_dropout()
+    return _SEED_DROPOUT(p)
+
+
+def _is_seed_dropout(m: Any) -> bool:
+    return _SEED_DROPOUT is not None and isinstance(m, _SEED_DROPOUT)
+
+
+def _replace_dropout(module: Any) -> Any:
+    """Swap every plain ``nn.Dropout`` in ``module`` for a :class:`SeedDropout`."""
+    import torch
+
+    if type(module) is torch.nn.Dropout:
+        return SeedDropout(module.p)
+    for name, child in list(module.named_children()):
+        new = _replace_dropout(child)
+        if new is not child:
+            setattr(module, name, new)
+    return module
+
+
+def _attach_source(module: Any, source: _MaskSource) -> None:
+    for m in module.modules():
+        if _is_seed_dropout(m):
+            m.source = source
+
+
+def _mask_generator(seed: int) -> Any:
+    import torch
+
+    return torch.Generator().manual_seed(derive_seed(seed, "dropout"))
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _configure() -> None:
+    from atomcheck.models import _ensure_torch
+
+    _ensure_torch()
+
+
+def _torch_dtype(dtype: Any) -> Any:
+    import torch
+
+    if dtype is None or isinstance(dtype, torch.dtype):
+        return dtype
+    table = {"float32": torch.float32, "float64": torch.float64}
+    if dtype not in table:
+        raise InvalidClaim(f"dtype={dtype!r} is not one of {sorted(table)} or a torch dtype.")
+    return table[dtype]
+
+
+def _output_size(ds: Dataset) -> int:
+    return int(ds.n_classes) if ds.n_classes else int(
+        np.asarray(ds.y_train).reshape(len(ds.y_train), -1).shape[1])
+
+
+def _factory_params(factory: Callable[..., Any]) -> tuple[set[str], bool]:
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return set(), True
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def build_module(factory: Callable[..., Any], ds: Dataset, seed: int,
+                 factory_kwargs: Mapping[str, Any] | None = None, dtype: Any = None) -> Any:
+    """Build seed ``seed``'s module as ``module_task`` does, with dropout made per-seed.
+
+    The factory runs under ``torch.manual_seed(derive_seed(seed, "init"))`` inside
+    ``fork_rng`` and gets ``n_features``/``n_classes``/``seed`` if it names them.
+    """
+    import torch
+
+    names, varkw = _factory_params(factory)
+    auto = {"n_features": ds.n_features, "n_classes": _output_size(ds), "seed": seed}
+    fkw = {k: v for k, v in auto.items() if k in names} | dict(factory_kwargs or {})
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(derive_seed(seed, "init"))
+        module = factory(**fkw)
+    if not isinstance(module, torch.nn.Module):
+        raise InvalidClaim(f"module_task: the factory returned {type(module).__name__}, "
+                           "not a torch.nn.Module. Return e.g. nn.Sequential(...).")
+    dt = _torch_dtype(dtype)
+    if dt is not None:
+        module = module.to(dt)
+    return _replace_dropout(module)
+
+
+def _module_dtype(module: Any) -> Any:
+    import torch
+
+    p = next(module.parameters(), None)
+    return p.dtype if p is not None else torch.float32
+
+
+def _data_tensors(ds: Dataset, dtype: Any, device: Any) -> tuple[Any, Any, Any, Any]:
+    import torch
+
+    def ys(y: np.ndarray) -> torch.Tensor:
+        if ds.n_classes:
+            return torch.as_tensor(np.asarray(y, dtype=np.int64), device=device)
+        return torch.as_tensor(np.asarray(y).reshape(len(y), -1), dtype=dtype, device=device)
+
+    def xs(x: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(x), device=device).to(dtype)
+
+    return xs(ds.x_train), ys(ds.y_train), xs(ds.x_test), ys(ds.y_test)
+
+
+def _check(ds: Dataset, loss: str) -> None:
+    if loss not in _LOSSES:
+        raise InvalidClaim(f"loss={loss!r} is not one of {list(_LOSSES)}.")
+    if len(ds.x_train) < 1 or len(ds.x_test) < 1:
+        raise InvalidClaim(f"data has {len(ds.x_train)} training and {len(ds.x_test)} test "
+                           "samples; both splits need at least one sample.")
+    if ds.n_classes == 0 and loss not in _REGRESSION_LOSSES:
+        raise InvalidClaim(f"loss={loss!r} needs class labels, but the dataset is a regression "
+                           f"task (n_classes=0). Use one of {list(_REGRESSION_LOSSES)}.")
+    if ds.n_classes == 1:
+        raise InvalidClaim("data.n_classes=1 cannot be trained: classification needs >= 2 "
+                           "classes. Use n_classes=0 for regression.")
+
+
+# --------------------------------------------------------------------------- loss, metrics
+
+
+def _loss(name: str, out: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Mean loss (as ``atomcheck.models.reference_loss``)."""
+    import torch.nn.functional as F
+
+    if name == "constant":
+        return 0.0 * out.sum() + 1.0
+    if n_classes:
+        if name == "cross_entropy":
+            return F.cross_entropy(out, y)
+        if name == "hinge":
+            return F.multi_margin_loss(out, y)
+        y = F.one_hot(y, n_classes).to(out.dtype)
+    if name == "mse":
+        return F.mse_loss(out, y)
+    if name == "abs":
+        return F.l1_loss(out, y)
+    return ((out - y) ** 4).mean()
+
+
+def _evaluate(loss: str, n_classes: int, out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    value = float(_loss(loss, out, y, n_classes))
+    if n_classes:
+        pred, yy = out.argmax(-1).cpu().numpy(), y.cpu().numpy()
+        recalls = [float(np.mean(pred[yy == c] == c)) for c in range(n_classes) if np.any(yy == c)]
+        return {"loss": value, "accuracy": float(np.mean(pred == yy)),
+                "balanced_accuracy": float(np.mean(recalls)) if recalls else math.nan}
+    return {"loss": value, "mse": float(((out - y) ** 2).mean())}
+
+
+def _metric_names(n_classes: int) -> tuple[str, ...]:
+    if n_classes:
+        return ("train_loss", "train_accuracy", "test_loss", "test_accuracy",
+                "test_balanced_accuracy")
+    return ("train_loss", "test_loss", "train_mse", "test_mse")
+
+
+def _finish(n_classes: int, tr: dict[str, float], te: dict[str, float], diverged: bool
+            ) -> dict[str, float]:
+    both = {f"train_{k}": v for k, v in tr.items()} | {f"test_{k}": v for k, v in te.items()}
+    metrics = {k: both[k] for k in _metric_names(n_classes)}
+    if diverged or not all(math.isfinite(v) for v in metrics.values()):
+        return {k: math.nan for k in metrics} | {"diverged": 1.0}
+    return metrics | {"diverged": 0.0}
+
+
+# --------------------------------------------------------------------------- optimisers
+
+
+def _optimizer_factory(optimizer: Any, lr: float, momentum: float) -> Callable[[list[Any]], Any]:
+    """``params -> torch.optim.Optimizer`` for a name, an Optimizer class or a callable."""
+    import torch
+
+    if isinstance(optimizer, str):
+        if optimizer not in OPTIMIZER_NAMES:
+            raise InvalidClaim(f"optimizer={optimizer!r} is not one of {list(OPTIMIZER_NAMES)}; "
+                               "or pass a torch.optim.Optimizer class.")
+        name = optimizer
+
+        def build(params: list[Any]) -> Any:
+            if name in ("sgd", "momentum", "nesterov"):
+                m = 0.0 if name == "sgd" else momentum
+                return torch.optim.SGD(params, lr=lr, momentum=m, nesterov=name == "nesterov")
+            if name == "adagrad":
+                return torch.optim.Adagrad(params, lr=lr, eps=1e-10)
+            if name == "rmsprop":
+                return torch.optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-8)
+            if name == "adamw":
+                return torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+            return torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+
+        return build
+    if isinstance(optimizer, type) and issubclass(optimizer, torch.optim.Optimizer):
+        cls: Any = optimizer
+        return lambda params: cls(params, lr=lr)
+    if callable(optimizer):
+        return optimizer
+    raise InvalidClaim(f"optimizer={optimizer!r} must be a name in {list(OPTIMIZER_NAMES)}, a "
+                       "torch.optim.Optimizer class, or a callable params -> optimizer.")
+
+
+def _optimizer_obstacle(opt: Any) -> str | None:
+    if type(opt).__name__ not in _ELEMENTWISE or type(opt).__module__.split(".")[:2] != [
+            "torch", "optim"]:
+        return (f"optimizer {type(opt).__name__} is not known to be element-wise (batched "
+                f"training supports {', '.join(_ELEMENTWISE)})")
+    for group in opt.param_groups:
+        if group.get("fused"):
+            return "fused optimiser kernels are not used on the batched path"
+    return None
+
+
+def _needs_closure(opt: Any) -> bool:
+    return type(opt).__name__ == "LBFGS"
+
+
+# --------------------------------------------------------------------------- obstacles
+
+
+def batching_obstacle(modules: Sequence[Any], datasets: Sequence[Dataset],
+                      optimizer: Any = None) -> str | None:
+    """Why these per-seed modules cannot train batched (None when they can), before training."""
+    import torch
+
+    first = modules[0]
+    for name, m in first.named_modules():
+        if isinstance(m, (torch.nn.RNNBase, torch.nn.RNNCellBase)):
+            return f"recurrent layer {name or 'model'} ({type(m).__name__}) is not batched"
+        if type(m).__name__ in _OTHER_DROPOUT and isinstance(m, torch.nn.Module):
+            return (f"{type(m).__name__} at {name!r} draws from torch's global RNG; only "
+                    "nn.Dropout gets per-seed masks")
+    sig = [(n, tuple(t.shape), t.dtype, t.device) for n, t in first.named_parameters()]
+    bsig = [(n, tuple(t.shape), t.dtype, t.device) for n, t in first.named_buffers()]
+    if not sig:
+        return "the module has no parameters"
+    if any(t.is_sparse for _, t in first.named_parameters()):
+        return "sparse parameters"
+    for k, m in enumerate(modules[1:], 1):
+        if type(m) is not type(first):
+            return (f"seed index {k} built a {type(m).__name__}, seed index 0 a "
+                    f"{type(first).__name__}")
+        if [(n, tuple(t.shape), t.dtype, t.device) for n, t in m.named_parameters()] != sig or [
+                (n, tuple(t.shape), t.dtype, t.device) for n, t in m.named_buffers()] != bsig:
+            return f"parameters or buffers differ in name/shape/dtype between seeds (index {k})"
+    shape0 = _data_shape(datasets[0])
+    for k, ds in enumerate(datasets[1:], 1):
+        if _data_shape(ds) != shape0:
+            return f"datasets differ in shape between seeds (index {k}: {ds!r})"
+    if optimizer is not None:
+        return _optimizer_obstacle(optimizer)
+    return None
+
+
+def _data_shape(ds: Dataset) -> tuple[Any, ...]:
+    return (np.shape(ds.x_train), np.shape(ds.y_train), np.shape(ds.x_test),
+            np.shape(ds.y_test), ds.n_classes)
+
+
+def _python_state(module: Any) -> dict[tuple[str, str], Any]:
+    """Identity of every plain attribute of every submodule, and of the items of plain
+    containers held there (Python-side state a forward could change)."""
+    skip = {"training", "source"}
+    out: dict[tuple[str, str], Any] = {}
+    for name, m in module.named_modules():
+        for key, value in vars(m).items():
+            if key.startswith("_") or key in skip:
+                continue
+            items: Any = None
+            if isinstance(value, (list, tuple, set)):
+                items = tuple(id(v) for v in value)
+            elif isinstance(value, dict):
+                items = tuple((id(k), id(v)) for k, v in value.items())
+            out[(name, key)] = (id(value), items)
+    return out
+
+
+# --------------------------------------------------------------------------- solo path
+
+
+def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
+                      optimizer: Any = "sgd", lr: float = 0.01, batch_size: int = 32,
+                      epochs: int = 20, loss: str = "cross_entropy", dtype: Any = None,
+                      momentum: float = 0.9, factory_kwargs: Mapping[str, Any] | None = None,
+                      device: str = "cpu", reference: bool = False) -> dict[str, float]:
+    """Train one seed of ``factory`` on ``data`` alone.
+
+    By default this is the batched path run with this one seed (``functional_call`` under
+    ``vmap`` with a seed axis of 1), so seed *k* of a batched run equals it bit for bit:
+    each seed's slice goes through the same kernels whatever the number of seeds. What
+    cannot be batched trains on the plain loop.
+
+    ``reference=True`` runs the plain loop: ``module_task``'s per-seed body (seeded init,
+    ``rng(seed, "shuffle")`` order, divergence check before each step) calling the module
+    directly, with ``nn.Dropout`` replaced by :class:`SeedDropout` so its masks come from
+    the seed's own stream in both. It agrees with the functional path to rounding
+    (batched matmul and plain matmul sum in different orders, ~1e-16 per operation).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from atomcheck.data import gaussian_mixture
+    >>> ds = gaussian_mixture(seed=0, n_train=40)
+    >>> m = train_module_solo(lambda n_features, n_classes: torch.nn.Linear(n_features,
+    ...                       n_classes), ds, 0, epochs=2)
+    >>> m["diverged"]
+    0.0
+    """
+    common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
+                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device)
+    if not reference:
+        return train_modules(factory, [data], [seed], **common).metrics[0]
+    return _train_plain(factory, data, seed, **common)
+
+
+def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optimizer: Any,
+                 lr: float, batch_size: int, epochs: int, loss: str, dtype: Any,
+                 momentum: float, factory_kwargs: Mapping[str, Any] | None,
+                 device: str) -> dict[str, float]:
+    _configure()
+    import torch
+
+    _check(data, loss)
+    make_opt = _optimizer_factory(optimizer, lr, momentum)
+    with torch.random.fork_rng(devices=[]):
+        module = build_module(factory, data, seed, factory_kwargs, dtype).to(device)
+        _attach_source(module, _MaskSource([_mask_generator(seed)]))
+        torch.manual_seed(derive_seed(seed, "train"))
+        x, y, xt, yt = _data_tensors(data, _module_dtype(module), device)
+        opt = make_opt(list(module.parameters()))
+        closure_opt = _needs_closure(opt)
+        shuffle, n = rng(seed, "shuffle"), len(x)
+        bs, diverged, nc = min(batch_size, n), False, data.n_classes
+        module.train()
+        for _ in range(epochs):
+            order = torch.as_tensor(shuffle.permutation(n), device=device)
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                xb, yb = x[idx], y[idx]
+                if closure_opt:
+                    def closure() -> torch.Tensor:
+                        opt.zero_grad(set_to_none=True)
+                        value = _loss(loss, module(xb), yb, nc)
+                        value.backward()
+                        return value
+
+                    value = opt.step(closure)
+                    if not math.isfinite(float(value.detach())):
+                        diverged = True
+                        break
+                    continue
+                value = _loss(loss, module(xb), yb, nc)
+                if not math.isfinite(value.item()):
+                    diverged = True
+                    break
+                opt.zero_grad(set_to_none=True)
+                value.backward()
+                opt.step()
+            if diverged:
+                break
+        module.eval()
+        with torch.no_grad():
+            return _finish(nc, _evaluate(loss, nc, module(x), y),
+                           _evaluate(loss, nc, module(xt), yt), diverged)
+
+
+# --------------------------------------------------------------------------- batched path
+
+
+class _Fallback(Exception):
+    pass
+
+
+def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Sequence[int],
+                   make_opt: Callable[[list[Any]], Any], *, batch_size: int, epochs: int,
+                   loss: str, device: str) -> list[dict[str, float]]:
+    import torch
+    from torch.func import functional_call, stack_module_state, vmap
+
+    S = len(modules)
+    nc = datasets[0].n_classes
+    dtype = _module_dtype(modules[0])
+    for m in modules:
+        m.to(device)
+
+    class _Returning(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.m = inner
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            return self.m(x), dict(self.m.named_buffers())
+
+    base = _Returning(copy.deepcopy(modules[0]))
+    source = _MaskSource([_mask_generator(s) for s in seeds])
+    _attach_source(base, source)
+    params, buffers = stack_module_state(modules)
+    params = {f"m.{k}": v for k, v in params.items()}
+    buffers = {f"m.{k}": v for k, v in buffers.items()}
+    opt = make_opt(list(params.values()))
+    obstacle = _optimizer_obstacle(opt)
+    if obstacle:
+        raise _Fallback(obstacle)
+
+    tensors = [_data_tensors(ds, dtype, device) for ds in datasets]
+    X, Y, XT, YT = (torch.stack([t[i] for t in tensors]) for i in range(4))
+    shuffles = [rng(s, "shuffle") for s in seeds]
+    n = X.shape[1]
+    bs = min(batch_size, n)
+    offsets = torch.arange(S, device=device)[:, None] * n  # row k's samples in the flat X
+    Xf, Yf = X.reshape(S * n, *X.shape[2:]), Y.reshape(S * n, *Y.shape[2:])
+
+    def step_fn(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor, masks: list
+                ) -> tuple[torch.Tensor, dict]:
+        source.queue = list(masks)
+        out, new_buffers = functional_call(base, (p, b), (xb,))
+        if source.queue:
+            raise RuntimeError("SeedDropout: fewer dropout calls than the probe recorded")
+        return _loss(loss, out, yb, nc), {f"m.{k}": v for k, v in new_buffers.items()}
+
+    has_dropout = any(_is_seed_dropout(m) and float(getattr(m, "p")) > 0 for m in base.modules())
+    shapes: dict[int, list[tuple[tuple[int, ...], float]]] = {}
+
+    def dropout_shapes(size: int) -> list[tuple[tuple[int, ...], float]]:
+        # A solo forward of a copy of seed 0's module records each dropout input shape.
+        if size not in shapes:
+            probe = copy.deepcopy(modules[0]).train()
+            recorder = _MaskSource([])
+            recorder.recorded = []
+            _attach_source(probe, recorder)
+            with torch.no_grad():
+                probe(X[0, :size])
+            shapes[size] = recorder.recorded
+        return shapes[size]
+
+    def draw_masks(size: int) -> list[torch.Tensor]:
+        if not has_dropout:
+            return []
+        # Layer by layer, each seed's generator draws in that seed's forward-call order.
+        return [source.draw_all(shape, p, dtype, torch.device(device))
+                for shape, p in dropout_shapes(size)]
+
+    step = vmap(step_fn, randomness="error")
+    alive = torch.ones(S, dtype=torch.bool, device=device)
+    base.train()
+    first = True
+    before = _python_state(base.m)
+    try:
+        for _ in range(epochs):
+            orders = torch.stack([torch.as_tensor(sh.permutation(n)) for sh in shuffles]
+                                 ).to(device)
+            for start in range(0, n, bs):
+                idx = orders[:, start:start + bs]
+                masks = draw_masks(idx.shape[1])
+                flat = (idx + offsets).reshape(-1)
+                xb = Xf.index_select(0, flat).reshape(S, -1, *X.shape[2:])
+                yb = Yf.index_select(0, flat).reshape(S, -1, *Y.shape[2:])
+                losses, new_buffers = step(params, buffers, xb, yb, masks)
+                source.queue = None
+                if first:
+                    after = _python_state(base.m)
+                    changed = sorted(f"{m or 'model'}.{k}" for (m, k) in
+                                     set(before) | set(after) if before.get((m, k)) !=
+                                     after.get((m, k)))
+                    if changed:
+                        raise _Fallback("forward changes Python-side module state "
+                                        f"({', '.join(changed[:3])})")
+                    first = False
+                finite = torch.isfinite(losses.detach())
+                alive &= finite
+                buffers = {k: v.detach() for k, v in new_buffers.items()}
+                if not bool(alive.any()):
+                    break
+                opt.zero_grad(set_to_none=True)
+                torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
+                opt.step()
+            if not bool(alive.any()):
+                break
+    except _Fallback:
+        raise
+    except Exception as exc:  # vmap refuses: .item(), control flow, in-place, global RNG...
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise _Fallback(f"{'first' if first else 'a later'} batched step raised "
+                        f"{type(exc).__name__}: {text[:300]}") from exc
+    finally:
+        source.queue = None
+
+    # Evaluation runs each seed's slice through the module without vmap (a grouped
+    # convolution over thousands of samples is far slower than S plain ones); it is the
+    # same per-seed call whatever the number of seeds, so it keeps seeds bit-for-bit.
+    base.eval()
+    results = []
+    with torch.no_grad():
+        for k in range(S):
+            state = ({name: v[k] for name, v in params.items()},
+                     {name: v[k] for name, v in buffers.items()})
+            tr = _evaluate(loss, nc, functional_call(base, state, (X[k],))[0], Y[k])
+            te = _evaluate(loss, nc, functional_call(base, state, (XT[k],))[0], YT[k])
+            results.append(_finish(nc, tr, te, not bool(alive[k])))
+    return results
+
+
+def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
+                  seeds: Sequence[int], *, optimizer: Any = "sgd", lr: float = 0.01,
+                  batch_size: int = 32, epochs: int = 20, loss: str = "cross_entropy",
+                  dtype: Any = None, momentum: float = 0.9,
+                  factory_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
+                  batched: bool = True, label: str = "") -> ModuleRun:
+    """Train ``factory`` for every seed, batched when possible, else per seed.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(**factory_kwargs) -> nn.Module``; it also gets ``n_features``,
+        ``n_classes`` and ``seed`` when it names them.
+    data_per_seed : sequence of Dataset
+        Seed ``seeds[k]`` trains on ``data_per_seed[k]``.
+    seeds : sequence of int
+    optimizer : str, torch.optim.Optimizer class, or callable ``params -> optimizer``
+        Names: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw.
+    lr, batch_size, epochs, loss, momentum
+        As ``module_task``.
+    dtype : None, "float32", "float64" or torch dtype
+        Cast each built module to it (None: keep the factory's dtype).
+    batched : bool
+        False forces the per-seed path.
+    label : str
+        Names the claim/config in the fallback log line.
+
+    Returns
+    -------
+    ModuleRun
+        Per-seed metrics, the path taken and the reason for a per-seed path.
+    """
+    _configure()
+    t0 = time.perf_counter()
+    seeds = [int(s) for s in seeds]
+    if len(seeds) != len(data_per_seed):
+        raise InvalidClaim(f"{len(seeds)} seeds but {len(data_per_seed)} datasets.")
+    for ds in data_per_seed:
+        _check(ds, loss)
+    make_opt = _optimizer_factory(optimizer, lr, momentum)
+    common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
+                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device)
+    reason: str | None = None if batched else "batched=False"
+    if reason is None:
+        modules = [build_module(factory, ds, s, factory_kwargs, dtype)
+                   for ds, s in zip(data_per_seed, seeds)]
+        reason = batching_obstacle(modules, data_per_seed)
+        if reason is None:
+            try:
+                metrics = _train_batched(modules, data_per_seed, seeds, make_opt,
+                                         batch_size=batch_size, epochs=epochs, loss=loss,
+                                         device=device)
+                log.info("%s: batched module path over %d seeds", label or "module_task",
+                         len(seeds))
+                return ModuleRun(metrics, "batched", None, time.perf_counter() - t0)
+            except _Fallback as exc:
+                reason = str(exc)
+    log.info("%s: per-seed path because %s", label or "module_task", reason)
+    metrics = [_train_plain(factory, ds, s, **common) for ds, s in zip(data_per_seed, seeds)]
+    return ModuleRun(metrics, "per-seed", reason, time.perf_counter() - t0)
+
+
+def train_modules_batched(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
+                          seeds: Sequence[int], *, optimizer: Any = "sgd", lr: float = 0.01,
+                          batch_size: int = 32, epochs: int = 20, loss: str = "cross_entropy",
+                          dtype: Any = None, **kwargs: Any) -> list[dict[str, float]]:
+    """Per-seed metrics of :func:`train_modules` (batched where possible; reason logged)."""
+    return train_modules(factory, data_per_seed, seeds, optimizer=optimizer, lr=lr,
+                         batch_size=batch_size, epochs=epochs, loss=loss, dtype=dtype,
+                         **kwargs).metrics
+
+
+# --------------------------------------------------------------------------- module_task glue
+
+
+def _split_task_config(task: Any, config: Mapping[str, Any]
+                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Route ``config`` as ``module_task``'s ``fn(seed, **config)`` does: factory keywords,
+    training arguments, data keywords."""
+    fkw: dict[str, Any] = {}
+    tkw = dict(task.defaults)
+    dkw = dict(task.data_args)
+    for key, value in config.items():
+        if key in task._fparams:
+            fkw[key] = value
+        elif key in task.defaults:
+            tkw[key] = value
+        elif key in task._dparams:
+            dkw[key] = value
+        elif task._fvarkw:
+            fkw[key] = value
+        elif task._dvarkw:
+            dkw[key] = value
+        else:
+            raise InvalidClaim(f"{task!r}: unknown factor {key!r}. Valid names: "
+                               f"{sorted(task.factor_names())}.")
+    return fkw, tkw, dkw
+
+
+def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], *,
+                    device: str = "cpu", batched: bool = True) -> ModuleRun:
+    """Train a ``module_task`` under ``config`` for every seed (batched where possible).
+
+    ``run.metrics[i]`` has the keys ``task(seeds[i], **config)`` returns; the path and the
+    reason for a per-seed path are logged on ``atomcheck.engine`` as
+    ``task <task>, config <config>: ...``.
+    """
+    if getattr(task, "kind", None) != "module_task":
+        raise InvalidClaim(f"run_module_task needs a module_task, got {type(task).__name__}.")
+    fkw, tkw, dkw = _split_task_config(task, config)
+    if not isinstance(tkw.get("optimizer"), str) or tkw["optimizer"] not in OPTIMIZER_NAMES:
+        raise InvalidClaim(f"{task!r}: optimizer={tkw.get('optimizer')!r} is not one of "
+                           f"{list(OPTIMIZER_NAMES)}.")
+    datasets = [task.data(seed=int(s), **dkw) for s in seeds]
+    return train_modules(task.factory, datasets, seeds, factory_kwargs=fkw, device=device,
+                         batched=batched, label=f"task {task!r}, config {dict(config)}", **tkw)
