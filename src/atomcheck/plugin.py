@@ -79,8 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="pytest outcome of an inconclusive verdict: fail, skip or pass. "
                          "Default: ini atomcheck_inconclusive or 'fail'.")
     group.addoption("--atomcheck-report", metavar="PATH", action="append", default=None,
-                    help="Write a report; the suffix picks the format (.json, .md). May be "
-                         "given more than once. Default: none.")
+                    help="Write a report; the suffix picks the format (.json, .md, .csv). May "
+                         "be given more than once. Default: none.")
     group.addoption("--atomcheck-device", metavar="DEVICE", default=None,
                     choices=("cpu", "cuda", "auto"),
                     help="Device of the batched engine: cpu, cuda or auto. Default: ini "
@@ -94,7 +94,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=None)
     parser.addini("atomcheck_inconclusive", "outcome of inconclusive verdicts: fail|skip|pass",
                   default="")
-    parser.addini("atomcheck_report", "report paths (.json, .md)", type="linelist", default=[])
+    parser.addini("atomcheck_report", "report paths (.json, .md, .csv)", type="linelist",
+                  default=[])
     parser.addini("atomcheck_device", "batched engine device: cpu|cuda|auto", default="")
 
 
@@ -365,10 +366,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         prop = (PROPERTY, json.dumps(entry, default=str))
         # The item's list reaches JUnit XML (written from the teardown report); the
         # report's own copy reaches xdist's controller and the recorder.
+        item.user_properties.extend(_junit_properties(entry))
         item.user_properties.append(prop)
         if report.user_properties is not item.user_properties:
             report.user_properties.append(prop)
     return report
+
+
+def _junit_properties(entry: dict[str, Any]) -> list[tuple[str, str]]:
+    """The verdict's headline numbers as separate JUnit XML properties (the full entry
+    follows as the ``atomcheck`` property)."""
+    effect = entry.get("effect") or {}
+    ci = effect.get("ci") or [None, None]
+    values = {"verdict": entry.get("verdict"), "expected": entry.get("expected"),
+              "p_value": entry.get("p_value"), "effect": effect.get("value"),
+              "ci_low": ci[0], "ci_high": ci[1], "n_seeds": entry.get("n_seeds")}
+    return [(f"{PROPERTY}.{k}", "" if v is None else str(v)) for k, v in values.items()]
 
 
 def _setup_error_entry(item: pytest.Item, outcome: str, error: str | None) -> dict[str, Any]:

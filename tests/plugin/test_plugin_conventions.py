@@ -117,3 +117,39 @@ def test_a_complete_xdist_run_is_not_partial(pytester: pytest.Pytester) -> None:
     pytester.runpytest_subprocess("-n", "2", "--atomcheck-report=r.json")
     run = json.loads((pytester.path / "r.json").read_text())
     assert len(run["claims"]) == 2 and run["partial"] is False and run["unfinished"] == []
+
+
+def test_csv_and_junit_carry_the_json_numbers(pytester: pytest.Pytester) -> None:
+    import csv
+    import xml.etree.ElementTree as ET
+
+    pytester.makepyfile(test_claims='''
+import pytest
+from atomcheck import Rises
+
+def train(seed, x, lr=0.1):
+    return {"y": (1 if lr < 1 else -1) * x + 0.01 * (seed % 3)}
+
+@pytest.mark.claim(claim_id="demo.lr", robust_over={"lr": [2.0]}, seeds=6,
+                   expected="conditional", reason="a large lr reverses it")
+def test_lr(claim):
+    """y rises with x."""
+    claim.sweep(train, x=[1, 2, 3])
+    claim.expect(Rises("y", along="x"))
+''')
+    pytester.runpytest("--atomcheck-report=r.json", "--atomcheck-report=r.csv",
+                       "--junitxml=j.xml").assert_outcomes(passed=1)
+    claim = json.loads((pytester.path / "r.json").read_text())["claims"][0]
+    rows = list(csv.DictReader((pytester.path / "r.csv").read_text().splitlines()))
+    assert [r["setting"] for r in rows] == ["", "base", "lr=2.0"]
+    assert rows[0]["verdict"] == "conditional" and rows[2]["verdict"] == "refuted"
+    assert float(rows[1]["p_value"]) == claim["settings"][0]["p_value"]
+    assert float(rows[0]["effect"]) == claim["effect"]["value"]
+    assert rows[0]["seed_first"] == "0" and rows[0]["seed_last"] == "5"
+    props = {p.get("name"): p.get("value")
+             for p in ET.parse(pytester.path / "j.xml").iter("property")}
+    assert props["atomcheck.verdict"] == "conditional"
+    assert float(props["atomcheck.p_value"]) == claim["p_value"]
+    assert float(props["atomcheck.ci_low"]) == claim["effect"]["ci"][0]
+    assert props["atomcheck.n_seeds"] == "6"
+    assert json.loads(props["atomcheck"])["id"] == "demo.lr"
