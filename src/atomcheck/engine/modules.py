@@ -28,6 +28,14 @@ directly) agrees to rounding: a matmul and a batched matmul sum in different ord
 Buffers (BatchNorm running statistics, ``num_batches_tracked``, or any buffer a module
 updates in place or by reassignment) are returned from the vmapped call and stored per seed.
 
+Training tools act per seed: ``clip_norm`` clips each seed's gradient by its own global
+norm (as ``clip_grad_norm_`` on that seed's model; never a norm across seeds),
+``clip_value`` clamps element-wise, ``lr_schedule`` sets the shared lr per epoch,
+``early_stopping`` retires a seed (held at the parameters and buffers it stopped with) when
+its training loss stalls, and ``return_state``/``resume`` with :func:`save_checkpoint` and
+:func:`load_checkpoint` carry the batched state (with or without optimiser state) across
+runs. All are equal to each seed alone (tests/integration/test_module_toolbox.py).
+
 What cannot be batched is detected before training (recurrent layers, other dropout
 kinds, optimisers not known to be element-wise, modules or datasets whose shapes differ
 between seeds) or on the first step (``vmap`` raises on ``.item()``, data-dependent
@@ -60,7 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from atomcheck.data import Dataset
 
 __all__ = ["ModuleRun", "SeedDropout", "train_modules", "train_modules_batched",
-           "train_module_solo", "batching_obstacle", "run_module_task", "OPTIMIZER_NAMES"]
+           "train_module_solo", "batching_obstacle", "run_module_task", "OPTIMIZER_NAMES",
+           "save_checkpoint", "load_checkpoint", "TOOL_NAMES"]
 
 log = logging.getLogger("atomcheck.engine")
 
@@ -72,6 +81,8 @@ _REGRESSION_LOSSES = ("mse", "abs", "fourth_power", "constant")
 # parameter, gradient and state (plus scalar step counts and hyper-parameters).
 _ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
                 "Rprop", "ASGD")
+#: Training-tool keywords of :func:`train_modules` (beyond ``module_task``'s arguments).
+TOOL_NAMES = ("clip_norm", "clip_value", "lr_schedule", "lr_step", "lr_gamma", "early_stopping")
 _OTHER_DROPOUT = ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
 
 
@@ -89,6 +100,9 @@ class ModuleRun:
     reason : str or None
         Why the per-seed path was taken (None when batched).
     wall_s : float
+    state : dict or None
+        The batched run state at the end (``return_state=True``): pass it to
+        :func:`save_checkpoint`, or as ``resume=`` to continue training.
     """
 
     metrics: list[dict[str, float]]
@@ -96,6 +110,7 @@ class ModuleRun:
     reason: str | None = None
     wall_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    state: dict[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------- randomness
@@ -412,6 +427,169 @@ def _needs_closure(opt: Any) -> bool:
     return type(opt).__name__ == "LBFGS"
 
 
+# --------------------------------------------------------------------------- toolbox
+
+_SCHEDULES = ("step", "exponential", "cosine")
+
+
+@dataclass(frozen=True)
+class _Tools:
+    """Per-seed training tools (gradient clipping, lr schedule, early stopping).
+
+    Every tool acts on each seed's own tensors (or on a factor that all seeds of one config
+    share), so seed *k* batched equals seed *k* alone.
+    """
+
+    clip_norm: float | None = None
+    clip_value: float | None = None
+    lr_schedule: Any = None
+    lr_step: int = 10
+    lr_gamma: float = 0.1
+    early_stopping: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("clip_norm", "clip_value"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and v > 0):
+                raise InvalidClaim(f"{name}={v!r} must be a positive number or None.")
+        s = self.lr_schedule
+        if s is not None and not callable(s) and s not in _SCHEDULES:
+            raise InvalidClaim(f"lr_schedule={s!r} is not None, one of {list(_SCHEDULES)} or "
+                               "a callable epoch -> factor.")
+        if not (isinstance(self.lr_step, int) and self.lr_step >= 1):
+            raise InvalidClaim(f"lr_step={self.lr_step!r} must be an int >= 1.")
+        if not self.lr_gamma > 0:
+            raise InvalidClaim(f"lr_gamma={self.lr_gamma!r} must be > 0.")
+        p = self.early_stopping
+        if p is not None and not (isinstance(p, int) and not isinstance(p, bool) and p >= 1):
+            raise InvalidClaim(f"early_stopping={p!r} must be a patience (int >= 1) or None.")
+
+    def lr_factor(self, epoch: int, epochs: int) -> float:
+        """The factor on the base learning rate during epoch ``epoch`` (0-based)."""
+        s = self.lr_schedule
+        if s is None:
+            return 1.0
+        if s == "step":
+            return float(self.lr_gamma ** (epoch // self.lr_step))
+        if s == "exponential":
+            return float(self.lr_gamma ** epoch)
+        if s == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * epoch / max(epochs, 1)))
+        return float(s(epoch))
+
+
+def _set_lr(opt: Any, base_lrs: Sequence[float], factor: float) -> None:
+    for group, base in zip(opt.param_groups, base_lrs):
+        group["lr"] = base * factor
+
+
+def _clip_stacked(grads: Sequence[Any], tools: _Tools) -> None:
+    """Clip the gradients of stacked parameters (seed axis first) per seed.
+
+    ``clip_norm``: each seed's global 2-norm over all its own parameters, scaled as
+    ``torch.nn.utils.clip_grad_norm_`` scales one model (``max_norm / (norm + 1e-6)``,
+    at most 1); never a norm across seeds. ``clip_value``: element-wise clamp.
+    """
+    import torch
+
+    grads = [g for g in grads if g is not None]
+    if not grads:
+        return
+    if tools.clip_norm is not None:
+        S = grads[0].shape[0]
+        norms = torch.stack([torch.linalg.vector_norm(g.reshape(S, -1), 2, dim=1)
+                             for g in grads], dim=1)
+        total = torch.linalg.vector_norm(norms, 2, dim=1)
+        coef = torch.clamp(tools.clip_norm / (total + 1e-6), max=1.0)
+        for g in grads:
+            g.mul_(coef.reshape(S, *([1] * (g.dim() - 1))).to(g.dtype))
+    if tools.clip_value is not None:
+        for g in grads:
+            g.clamp_(-tools.clip_value, tools.clip_value)
+
+
+class _EarlyStop:
+    """Patience on each seed's training loss (the mean of its epoch's mini-batch losses).
+
+    A seed whose loss has not fallen below its best for ``patience`` epochs stops; its
+    ``stopped_epoch`` is the number of epochs it trained (``epochs`` if it never stopped).
+    """
+
+    def __init__(self, patience: int | None, S: int, epochs: int, device: Any) -> None:
+        import torch
+
+        self.patience = patience
+        self.best = torch.full((S,), math.inf, dtype=torch.float64, device=device)
+        self.wait = torch.zeros(S, dtype=torch.int64, device=device)
+        self.stopped = torch.zeros(S, dtype=torch.bool, device=device)
+        self.stopped_epoch = torch.full((S,), epochs, dtype=torch.int64, device=device)
+
+    def update(self, epoch_mean: Any, epoch: int, alive: Any) -> Any:
+        """Update after epoch ``epoch`` (0-based); return the mask of rows stopped now."""
+        import torch
+
+        if self.patience is None:
+            return torch.zeros_like(self.stopped)
+        active = alive & ~self.stopped
+        better = active & (epoch_mean.to(torch.float64) < self.best)
+        self.best = torch.where(better, epoch_mean.to(torch.float64), self.best)
+        self.wait = torch.where(better, torch.zeros_like(self.wait),
+                                torch.where(active, self.wait + 1, self.wait))
+        now = active & (self.wait >= self.patience)
+        self.stopped |= now
+        self.stopped_epoch = torch.where(now, torch.full_like(self.stopped_epoch, epoch + 1),
+                                         self.stopped_epoch)
+        return now
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best.clone(), "wait": self.wait.clone(),
+                "stopped": self.stopped.clone(), "stopped_epoch": self.stopped_epoch.clone()}
+
+    def load(self, state: Mapping[str, Any], epochs: int) -> None:
+        self.best = state["best"].clone().to(self.best.device)
+        self.wait = state["wait"].clone().to(self.wait.device)
+        self.stopped = state["stopped"].clone().to(self.stopped.device)
+        se = state["stopped_epoch"].clone().to(self.stopped.device)
+        self.stopped_epoch = se.masked_fill(~self.stopped, epochs)
+
+
+def _row_mask(mask: Any, t: Any) -> Any:
+    return mask.reshape(mask.shape[0], *([1] * (t.dim() - 1)))
+
+
+#: What a checkpoint of the batched state holds (see :func:`save_checkpoint`).
+CHECKPOINT_FORMAT = "atomcheck.modules.checkpoint/1"
+
+
+def save_checkpoint(state: Mapping[str, Any], path: Any, *, optimizer: bool = True) -> None:
+    """Write the batched run state of :func:`train_modules` (``return_state=True``) to ``path``.
+
+    The file holds tensors, numbers, strings and plain containers only, so
+    :func:`load_checkpoint` reads it with ``torch.load(weights_only=True)``: the stacked
+    parameters and buffers (seed axis first), the completed epoch count, the seeds, each
+    seed's dropout generator state, the divergence and early-stopping state and, unless
+    ``optimizer=False``, the optimiser's ``state_dict`` (Adam's moments and step count).
+    A checkpoint without optimiser state resumes with a fresh optimiser.
+    """
+    import torch
+
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidClaim("save_checkpoint needs the state of train_modules(..., "
+                           "return_state=True).")
+    out = {k: v for k, v in state.items() if optimizer or k != "optimizer"}
+    torch.save(out, path)
+
+
+def load_checkpoint(path: Any) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (``weights_only`` loading)."""
+    import torch
+
+    state = torch.load(path, weights_only=True, map_location="cpu")
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidClaim(f"{path!r} is not an atomcheck module checkpoint.")
+    return state
+
+
 # --------------------------------------------------------------------------- obstacles
 
 
@@ -479,7 +657,8 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
                       optimizer: Any = "sgd", lr: float = 0.01, batch_size: int = 32,
                       epochs: int = 20, loss: str = "cross_entropy", dtype: Any = None,
                       momentum: float = 0.9, factory_kwargs: Mapping[str, Any] | None = None,
-                      device: str = "cpu", reference: bool = False) -> dict[str, float]:
+                      device: str = "cpu", reference: bool = False,
+                      **tools: Any) -> dict[str, float]:
     """Train one seed of ``factory`` on ``data`` alone.
 
     By default this is the batched path run with this one seed (``functional_call`` under
@@ -492,6 +671,10 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
     directly, with ``nn.Dropout`` replaced by :class:`SeedDropout` so its masks come from
     the seed's own stream in both. It agrees with the functional path to rounding
     (batched matmul and plain matmul sum in different orders, ~1e-16 per operation).
+
+    ``tools`` are :func:`train_modules`'s ``clip_norm``, ``clip_value``, ``lr_schedule``,
+    ``lr_step``, ``lr_gamma`` and ``early_stopping`` (the plain loop uses
+    ``clip_grad_norm_``/``clip_grad_value_`` on the one model).
 
     Examples
     --------
@@ -506,14 +689,14 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
     common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
                   dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device)
     if not reference:
-        return train_modules(factory, [data], [seed], **common).metrics[0]
-    return _train_plain(factory, data, seed, **common)
+        return train_modules(factory, [data], [seed], **common, **tools).metrics[0]
+    return _train_plain(factory, data, seed, **common, tools=_Tools(**tools))
 
 
 def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optimizer: Any,
                  lr: float, batch_size: int, epochs: int, loss: str, dtype: Any,
                  momentum: float, factory_kwargs: Mapping[str, Any] | None,
-                 device: str) -> dict[str, float]:
+                 device: str, tools: _Tools | None = None) -> dict[str, float]:
     _configure()
     import torch
 
@@ -528,8 +711,16 @@ def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optim
         closure_opt = _needs_closure(opt)
         shuffle, n = rng(seed, "shuffle"), len(x)
         bs, diverged, nc = min(batch_size, n), False, data.n_classes
+        tools = tools or _Tools()
+        base_lrs = [float(g["lr"]) for g in opt.param_groups]
+        stop = _EarlyStop(tools.early_stopping, 1, epochs, device)
+        clip = tools.clip_norm is not None or tools.clip_value is not None
         module.train()
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            if tools.lr_schedule is not None:
+                _set_lr(opt, base_lrs, tools.lr_factor(epoch, epochs))
+            epoch_sum = torch.zeros(1, dtype=_module_dtype(module), device=device)
+            n_batches = 0
             order = torch.as_tensor(shuffle.permutation(n), device=device)
             for start in range(0, n, bs):
                 idx = order[start:start + bs]
@@ -539,26 +730,49 @@ def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optim
                         opt.zero_grad(set_to_none=True)
                         value = _loss(loss, module(xb), yb, nc)
                         value.backward()
+                        if clip:
+                            _clip_module(module, tools)
                         return value
 
                     value = opt.step(closure)
                     if not math.isfinite(float(value.detach())):
                         diverged = True
                         break
+                    epoch_sum = epoch_sum + value.detach().reshape(1)
+                    n_batches += 1
                     continue
                 value = _loss(loss, module(xb), yb, nc)
                 if not math.isfinite(value.item()):
                     diverged = True
                     break
+                epoch_sum = epoch_sum + value.detach().reshape(1)
+                n_batches += 1
                 opt.zero_grad(set_to_none=True)
                 value.backward()
+                if clip:
+                    _clip_module(module, tools)
                 opt.step()
             if diverged:
                 break
+            alive = torch.ones(1, dtype=torch.bool, device=device)
+            if bool(stop.update(epoch_sum / max(n_batches, 1), epoch, alive).any()):
+                break
         module.eval()
         with torch.no_grad():
-            return _finish(nc, _evaluate(loss, nc, module(x), y),
-                           _evaluate(loss, nc, module(xt), yt), diverged)
+            row = _finish(nc, _evaluate(loss, nc, module(x), y),
+                          _evaluate(loss, nc, module(xt), yt), diverged)
+        if tools.early_stopping is not None:
+            row["stopped_epoch"] = float(stop.stopped_epoch[0])
+        return row
+
+
+def _clip_module(module: Any, tools: _Tools) -> None:
+    import torch
+
+    if tools.clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(module.parameters(), tools.clip_norm)
+    if tools.clip_value is not None:
+        torch.nn.utils.clip_grad_value_(module.parameters(), tools.clip_value)
 
 
 # --------------------------------------------------------------------------- batched path
@@ -570,7 +784,9 @@ class _Fallback(Exception):
 
 def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Sequence[int],
                    make_opt: Callable[[list[Any]], Any], *, batch_size: int, epochs: int,
-                   loss: str, device: str) -> list[dict[str, float]]:
+                   loss: str, device: str, tools: _Tools | None = None,
+                   resume: Mapping[str, Any] | None = None, want_state: bool = False
+                   ) -> tuple[list[dict[str, float]], dict[str, Any] | None]:
     import torch
     from torch.func import functional_call, stack_module_state, vmap
 
@@ -598,11 +814,24 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
     obstacle = _optimizer_obstacle(opt)
     if obstacle:
         raise _Fallback(obstacle)
+    tools = tools or _Tools()
+    base_lrs = [float(g["lr"]) for g in opt.param_groups]
+    stop = _EarlyStop(tools.early_stopping, S, epochs, device)
+    alive = torch.ones(S, dtype=torch.bool, device=device)
+    start_epoch = 0
+    if resume is not None:
+        start_epoch, alive = _load_state(resume, seeds, params, buffers, opt, source, stop,
+                                         epochs, device)
+    frozen_p = {k: v.detach().clone() for k, v in params.items()}
+    frozen_b = {k: v.clone() for k, v in buffers.items()}
 
     tensors = [_data_tensors(ds, dtype, device) for ds in datasets]
     X, Y, XT, YT = (torch.stack([t[i] for t in tensors]) for i in range(4))
     shuffles = [rng(s, "shuffle") for s in seeds]
     n = X.shape[1]
+    for sh in shuffles:  # a resumed run replays the data orders of the epochs done
+        for _ in range(start_epoch):
+            sh.permutation(n)
     bs = min(batch_size, n)
     offsets = torch.arange(S, device=device)[:, None] * n  # row k's samples in the flat X
     Xf, Yf = X.reshape(S * n, *X.shape[2:]), Y.reshape(S * n, *Y.shape[2:])
@@ -638,12 +867,16 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                 for shape, p in dropout_shapes(size)]
 
     step = vmap(step_fn, randomness="error")
-    alive = torch.ones(S, dtype=torch.bool, device=device)
     base.train()
     first = True
     before = _python_state(base.m)
+    done = start_epoch
     try:
-        for _ in range(epochs):
+        for epoch in range(start_epoch, epochs):
+            if tools.lr_schedule is not None:
+                _set_lr(opt, base_lrs, tools.lr_factor(epoch, epochs))
+            epoch_sum = torch.zeros(S, dtype=dtype, device=device)
+            n_batches = 0
             orders = torch.stack([torch.as_tensor(sh.permutation(n)) for sh in shuffles]
                                  ).to(device)
             for start in range(0, n, bs):
@@ -664,15 +897,36 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                                         f"({', '.join(changed[:3])})")
                     first = False
                 finite = torch.isfinite(losses.detach())
-                alive &= finite
+                alive &= finite | stop.stopped
+                training = alive & ~stop.stopped
                 buffers = {k: v.detach() for k, v in new_buffers.items()}
-                if not bool(alive.any()):
+                if not bool(training.any()):
                     break
+                epoch_sum = epoch_sum + losses.detach()
+                n_batches += 1
                 opt.zero_grad(set_to_none=True)
-                torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
+                torch.where(training, losses, torch.zeros_like(losses)).sum().backward()
+                if tools.clip_norm is not None or tools.clip_value is not None:
+                    _clip_stacked([p.grad for p in params.values()], tools)
                 opt.step()
-            if not bool(alive.any()):
+                if bool(stop.stopped.any()):  # retired rows keep the state they stopped at
+                    with torch.no_grad():
+                        for key, v in params.items():
+                            v.copy_(torch.where(_row_mask(stop.stopped, v), frozen_p[key], v))
+                    buffers = {k: torch.where(_row_mask(stop.stopped, v), frozen_b[k], v)
+                               for k, v in buffers.items()}
+            training = alive & ~stop.stopped
+            if not bool(training.any()):
                 break
+            done = epoch + 1
+            now = stop.update(epoch_sum / max(n_batches, 1), epoch, alive)
+            if bool(now.any()):
+                for key, v in params.items():
+                    frozen_p[key] = torch.where(_row_mask(now, v), v.detach(), frozen_p[key])
+                for key, v in buffers.items():
+                    frozen_b[key] = torch.where(_row_mask(now, v), v, frozen_b[key])
+                if not bool((alive & ~stop.stopped).any()):
+                    break
     except _Fallback:
         raise
     except Exception as exc:  # vmap refuses: .item(), control flow, in-place, global RNG...
@@ -693,8 +947,50 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                      {name: v[k] for name, v in buffers.items()})
             tr = _evaluate(loss, nc, functional_call(base, state, (X[k],))[0], Y[k])
             te = _evaluate(loss, nc, functional_call(base, state, (XT[k],))[0], YT[k])
-            results.append(_finish(nc, tr, te, not bool(alive[k])))
-    return results
+            row = _finish(nc, tr, te, not bool(alive[k]))
+            if tools.early_stopping is not None:
+                row["stopped_epoch"] = float(stop.stopped_epoch[k])
+            results.append(row)
+    run_state = None
+    if want_state:
+        run_state = {"format": CHECKPOINT_FORMAT, "seeds": list(seeds), "epoch": done,
+                     "params": {k: v.detach().clone() for k, v in params.items()},
+                     "buffers": {k: v.clone() for k, v in buffers.items()},
+                     "optimizer": copy.deepcopy(opt.state_dict()),
+                     "dropout": [g.get_state() for g in source.generators],
+                     "alive": alive.clone(), "early_stopping": stop.state()}
+    return results, run_state
+
+
+def _load_state(state: Mapping[str, Any], seeds: Sequence[int], params: dict[str, Any],
+                buffers: dict[str, Any], opt: Any, source: _MaskSource, stop: _EarlyStop,
+                epochs: int, device: str) -> tuple[int, Any]:
+    """Put a checkpoint's batched state into a freshly built run; return (epoch, alive)."""
+    import torch
+
+    if state.get("format") != CHECKPOINT_FORMAT:
+        raise InvalidClaim("resume= needs a checkpoint of train_modules(..., return_state=True)"
+                           " or the path of one written by save_checkpoint.")
+    if [int(s) for s in state["seeds"]] != list(seeds):
+        raise InvalidClaim(f"the checkpoint holds seeds {list(state['seeds'])}, not "
+                           f"{list(seeds)}.")
+    for mine, theirs, what in ((params, state["params"], "parameters"),
+                               (buffers, state["buffers"], "buffers")):
+        if {k: tuple(v.shape) for k, v in mine.items()} != {
+                k: tuple(v.shape) for k, v in theirs.items()}:
+            raise InvalidClaim(f"the checkpoint's {what} differ in name or shape from the "
+                               "model's.")
+    with torch.no_grad():
+        for k, v in params.items():
+            v.copy_(state["params"][k])
+    for k in list(buffers):
+        buffers[k] = state["buffers"][k].to(device=buffers[k].device, dtype=buffers[k].dtype)
+    if "optimizer" in state:
+        opt.load_state_dict(state["optimizer"])
+    for g, st in zip(source.generators, state["dropout"]):
+        g.set_state(st)
+    stop.load(state["early_stopping"], epochs)
+    return int(state["epoch"]), state["alive"].clone().to(device)
 
 
 def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
@@ -702,7 +998,10 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
                   batch_size: int = 32, epochs: int = 20, loss: str = "cross_entropy",
                   dtype: Any = None, momentum: float = 0.9,
                   factory_kwargs: Mapping[str, Any] | None = None, device: str = "cpu",
-                  batched: bool = True, label: str = "") -> ModuleRun:
+                  batched: bool = True, label: str = "", clip_norm: float | None = None,
+                  clip_value: float | None = None, lr_schedule: Any = None, lr_step: int = 10,
+                  lr_gamma: float = 0.1, early_stopping: int | None = None,
+                  resume: Any = None, return_state: bool = False) -> ModuleRun:
     """Train ``factory`` for every seed, batched when possible, else per seed.
 
     Parameters
@@ -723,6 +1022,30 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
         False forces the per-seed path.
     label : str
         Names the claim/config in the fallback log line.
+    clip_norm : float, optional
+        Clip each seed's gradient to this global 2-norm over that seed's own parameters,
+        as ``torch.nn.utils.clip_grad_norm_`` does for one model (never across seeds).
+    clip_value : float, optional
+        Clamp every gradient element to ``[-clip_value, clip_value]`` (after ``clip_norm``).
+    lr_schedule : None, "step", "exponential", "cosine" or callable
+        The learning rate in epoch ``e`` (0-based) is ``lr`` times ``lr_gamma ** (e //
+        lr_step)`` ("step"), ``lr_gamma ** e`` ("exponential"), ``(1 + cos(pi e / epochs))
+        / 2`` ("cosine"; the horizon is this call's ``epochs``) or ``lr_schedule(e)``. All
+        seeds of one config share the schedule, so it sets the optimiser's lr per epoch.
+    lr_step, lr_gamma
+        The step size (epochs) and decay factor of the "step" and "exponential" schedules.
+    early_stopping : int, optional
+        Patience on each seed's training loss (the mean of its epoch's mini-batch losses; no
+        validation split): a seed whose loss has not fallen below its best for this many
+        epochs stops, keeps the parameters, buffers it had then, and its metrics get
+        ``stopped_epoch`` (the epochs it trained; ``epochs`` if it never stopped). The
+        others train on, so each seed equals itself alone.
+    resume : dict or path, optional
+        A state (``run.state``) or a checkpoint file (:func:`save_checkpoint`) of the same
+        seeds and model: training continues from its epoch up to ``epochs`` (the total).
+        Without optimiser state in it the optimiser starts fresh. Batched path only.
+    return_state : bool
+        Keep the final batched state in ``run.state`` (batched path only).
 
     Returns
     -------
@@ -737,8 +1060,12 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
     for ds in data_per_seed:
         _check(ds, loss)
     make_opt = _optimizer_factory(optimizer, lr, momentum)
+    tools = _Tools(clip_norm, clip_value, lr_schedule, lr_step, lr_gamma, early_stopping)
+    if isinstance(resume, (str, bytes)) or hasattr(resume, "__fspath__"):
+        resume = load_checkpoint(resume)
     common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
-                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device)
+                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device,
+                  tools=tools)
     reason: str | None = None if batched else "batched=False"
     if reason is None:
         modules = [build_module(factory, ds, s, factory_kwargs, dtype)
@@ -746,14 +1073,19 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
         reason = batching_obstacle(modules, data_per_seed)
         if reason is None:
             try:
-                metrics = _train_batched(modules, data_per_seed, seeds, make_opt,
-                                         batch_size=batch_size, epochs=epochs, loss=loss,
-                                         device=device)
+                metrics, state = _train_batched(
+                    modules, data_per_seed, seeds, make_opt, batch_size=batch_size,
+                    epochs=epochs, loss=loss, device=device, tools=tools, resume=resume,
+                    want_state=return_state)
                 log.info("%s: batched module path over %d seeds", label or "module_task",
                          len(seeds))
-                return ModuleRun(metrics, "batched", None, time.perf_counter() - t0)
+                return ModuleRun(metrics, "batched", None, time.perf_counter() - t0,
+                                 state=state)
             except _Fallback as exc:
                 reason = str(exc)
+    if resume is not None or return_state:
+        raise InvalidClaim(f"{label or 'module_task'}: checkpoints (resume=, return_state=) "
+                           f"need the batched path, but it trains per seed because {reason}.")
     log.info("%s: per-seed path because %s", label or "module_task", reason)
     metrics = [_train_plain(factory, ds, s, **common) for ds, s in zip(data_per_seed, seeds)]
     return ModuleRun(metrics, "per-seed", reason, time.perf_counter() - t0)
@@ -797,8 +1129,12 @@ def _split_task_config(task: Any, config: Mapping[str, Any]
 
 
 def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], *,
-                    device: str = "cpu", batched: bool = True) -> ModuleRun:
+                    device: str = "cpu", batched: bool = True, **train: Any) -> ModuleRun:
     """Train a ``module_task`` under ``config`` for every seed (batched where possible).
+
+    ``train`` passes :func:`train_modules` keywords that are not factors of the task: the
+    tools (``clip_norm``, ``lr_schedule``, ``early_stopping``, ...) and ``resume``/
+    ``return_state``; a config factor of the same name (from the task's defaults) wins.
 
     ``run.metrics[i]`` has the keys ``task(seeds[i], **config)`` returns; the path and the
     reason for a per-seed path are logged on ``atomcheck.engine`` as
@@ -812,4 +1148,5 @@ def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], 
                            f"{list(OPTIMIZER_NAMES)}.")
     datasets = [task.data(seed=int(s), **dkw) for s in seeds]
     return train_modules(task.factory, datasets, seeds, factory_kwargs=fkw, device=device,
-                         batched=batched, label=f"task {task!r}, config {dict(config)}", **tkw)
+                         batched=batched, label=f"task {task!r}, config {dict(config)}",
+                         **(dict(train) | tkw))
