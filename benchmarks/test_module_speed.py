@@ -31,39 +31,14 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 from atomcheck.engine.modules import train_module_solo, train_modules  # noqa: E402
+from reference_modules import reference_models  # noqa: E402
 
 N_SEEDS, N_BASELINE = 30, 3
 TRAIN = {"batch_size": 32, "epochs": 10, "lr": 0.05, "optimizer": "sgd"}
 
 
-def small_cnn(n_classes: int) -> nn.Module:
-    return nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
-                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(24, n_classes))
-
-
-def bn_mlp(n_features: int, n_classes: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(n_features, 32), nn.BatchNorm1d(32), nn.ReLU(),
-                         nn.Linear(32, 32), nn.BatchNorm1d(32), nn.ReLU(),
-                         nn.Linear(32, n_classes))
-
-
-class ResidualDropoutMLP(nn.Module):
-    def __init__(self, n_features: int, n_classes: int, width: int = 32, p: float = 0.2) -> None:
-        super().__init__()
-        self.inp = nn.Linear(n_features, width)
-        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.ReLU(),
-                                                  nn.Dropout(p)) for _ in range(2))
-        self.out = nn.Linear(width, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.inp(x))
-        for block in self.blocks:
-            h = h + block(h)
-        return self.out(h)
-
-
-MODELS = {"cnn": small_cnn, "bn_mlp": bn_mlp, "residual_dropout": ResidualDropoutMLP}
+#: The reference modules at hidden width 32, dropout 0.2.
+MODELS = reference_models(width=32, p=0.2)
 PER_SEED: dict[str, tuple[float, list[dict[str, float]]]] = {}
 
 

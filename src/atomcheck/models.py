@@ -851,6 +851,13 @@ class _GenericTask:
         return frozenset(self._fparams | set(self.defaults) | self._dparams)
 
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
+        fkw, tkw, dkw = self.split_config(config)
+        return self.body(seed, fkw, tkw, self.data(seed=seed, **dkw))
+
+    def split_config(self, config: Mapping[str, Any]
+                     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Route ``config`` to the factory's keywords, the training arguments (defaults
+        filled in) and the data's keywords; an unknown name is an :class:`InvalidClaim`."""
         fkw: dict[str, Any] = {}
         tkw = dict(self.defaults)
         dkw = dict(self.data_args)
@@ -868,7 +875,7 @@ class _GenericTask:
             else:
                 raise InvalidClaim(f"{self!r}: unknown factor {key!r}. Valid names: "
                                    f"{sorted(self.factor_names())}.")
-        return self.body(seed, fkw, tkw, self.data(seed=seed, **dkw))
+        return fkw, tkw, dkw
 
 
 def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,

@@ -1217,6 +1217,7 @@ def _members_note(n: int, power: float, target: float, family: int, alpha: float
             f"for {what} at the observed effect")
 
 
+_TOO_SMALL = f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
 _WRONG_SIDE = ("the observed effect is on the opposite side of the claim; more seeds would "
                "not support it")
 
@@ -1281,8 +1282,7 @@ def seeds_needed_for(result: TestResult, *, alpha: float = 0.05, family: int = 1
     if n is None:
         return SeedAdvice(None, what)
     if n > _MAX_SEEDS:
-        return SeedAdvice(None, f"the effect is too small to detect with fewer than "
-                                f"{_MAX_SEEDS} seeds")
+        return SeedAdvice(None, _TOO_SMALL)
     return SeedAdvice(n, _members_note(n, power, target, family, alpha, what))
 
 
@@ -1307,7 +1307,7 @@ def _advise_t(result: TestResult, alpha: float, target: float) -> _Advice:
         return 2, "a t-test"
     n = _smallest_n(_t_power(delta, alpha), target)
     if n is None:
-        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+        return None, _TOO_SMALL
     return n, "a t-test"
 
 
@@ -1330,7 +1330,7 @@ def _advise_skew_t(result: TestResult, alpha: float, target: float) -> _Advice:
 
     start = _smallest_n(_t_power(delta, alpha), target)
     if start is None:
-        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+        return None, _TOO_SMALL
     if start > _POWER_SIM_MAX_N:
         return start, "the skewness-aware mean test (as a t-test: the two agree at this size)"
     n = _smallest_n(_simulated_power(reject, delta), target, start)
@@ -1347,7 +1347,7 @@ def _advise_sign(result: TestResult, alpha: float, target: float) -> _Advice:
     sign_power = _sign_power(share, 0.0, alpha)
     rough = _smallest_n(sign_power, target)
     if rough is None:
-        return None, f"the effect is too small to detect with fewer than {_MAX_SEEDS} seeds"
+        return None, _TOO_SMALL
     # Binomial power saw-tooths in n, so bisection only lands near the answer: scan from
     # below it for the first count where the power holds at that count and the next.
     n = max(2, int(rough * 0.8) - 2)

@@ -20,6 +20,7 @@ from atomcheck.engine.modules import (  # noqa: E402
 )
 from atomcheck.data import digits  # noqa: E402
 from atomcheck.models import configure_torch, module_task  # noqa: E402
+from reference_modules import ResidualDropoutMLP, bn_mlp, reference_models  # noqa: E402
 
 configure_torch(1)
 
@@ -33,34 +34,7 @@ def data() -> list:
     return [digits(seed=s, n_train=N_TRAIN) for s in SEEDS]
 
 
-def small_cnn(n_classes: int) -> nn.Module:
-    return nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
-                         nn.AvgPool2d(2), nn.Flatten(), nn.Linear(24, n_classes))
-
-
-def bn_mlp(n_features: int, n_classes: int) -> nn.Module:
-    return nn.Sequential(nn.Linear(n_features, 16), nn.BatchNorm1d(16), nn.ReLU(),
-                         nn.Linear(16, 16), nn.BatchNorm1d(16), nn.ReLU(),
-                         nn.Linear(16, n_classes))
-
-
-class ResidualDropoutMLP(nn.Module):
-    def __init__(self, n_features: int, n_classes: int, width: int = 16, p: float = 0.3) -> None:
-        super().__init__()
-        self.inp = nn.Linear(n_features, width)
-        self.blocks = nn.ModuleList(nn.Sequential(nn.Linear(width, width), nn.ReLU(),
-                                                  nn.Dropout(p)) for _ in range(2))
-        self.out = nn.Linear(width, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.inp(x))
-        for block in self.blocks:
-            h = h + block(h)
-        return self.out(h)
-
-
-MODELS = {"cnn": small_cnn, "bn_mlp": bn_mlp, "residual_dropout": ResidualDropoutMLP}
+MODELS = reference_models()
 
 
 def assert_same(a: list[dict], b: list[dict], atol: float = 0.0, rtol: float = 0.0) -> None:

@@ -36,15 +36,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
 
 from atomcheck import stats
 from atomcheck import verdict as verdict_module
 from atomcheck.shapes import Dips, Peaks, Saturates, Slope
-from atomcheck.sweep import Run, Samples
+from atomcheck.sweep import Samples
 from atomcheck.verdict import Beats, Expectation, Falls, LevelSummary, Rises
+from calibration import ALPHA, Draw, Sim, assert_at_most_alpha, run_verdicts
 
-ALPHA = 0.05
 
 
 def _cheap_summary(samples: Samples, config: dict[str, Any], metric: str) -> LevelSummary:
@@ -61,47 +60,6 @@ def _stub_decorations(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def _fast_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     _stub_decorations(monkeypatch)
-
-
-class Sim:
-    """A Samples over ``levels`` x ``n_seeds``, refilled in place for each replication."""
-
-    def __init__(self, levels: list[Any], n_seeds: int, factor: str = "x",
-                 metric: str = "m") -> None:
-        configs = [{factor: level} for level in levels]
-        runs = [Run(dict(c), s, {metric: 0.0}, 0.0) for c in configs for s in range(n_seeds)]
-        self.samples = Samples((factor,), configs, list(range(n_seeds)), runs)
-        self.metric = metric
-        self.k = len(configs)
-        self.n = n_seeds
-        self._cells = [(run.metrics, j, s) for j in range(self.k) for s, run in
-                       enumerate(runs[j * n_seeds:(j + 1) * n_seeds])]
-
-    def fill(self, values: np.ndarray) -> Samples:
-        assert values.shape == (self.n, self.k)
-        metric = self.metric
-        for metrics, j, s in self._cells:
-            metrics[metric] = float(values[s, j])
-        return self.samples
-
-
-Draw = Callable[[np.random.Generator, int, int], np.ndarray]
-
-
-def run_verdicts(expectation: Expectation, sim: Sim, draw: Draw, reps: int,
-                 seed: int) -> Counter:
-    rng = np.random.default_rng(seed)
-    counts: Counter = Counter()
-    for _ in range(reps):
-        counts[expectation.evaluate(sim.fill(draw(rng, sim.n, sim.k)), alpha=ALPHA).verdict] += 1
-    assert sum(counts.values()) == reps
-    assert counts["error"] == 0
-    return counts
-
-
-def assert_at_most_alpha(count: int, reps: int, what: str) -> None:
-    p = binomtest(count, reps, ALPHA, alternative="greater").pvalue
-    assert p > 1e-3, f"{what}: {count}/{reps} = {count / reps:.3f}, clearly above alpha={ALPHA}"
 
 
 def assert_power(counts: Counter, reps: int, what: str, at_least: float = 0.8) -> None:

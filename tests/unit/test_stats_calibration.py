@@ -31,9 +31,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
 
 import numpy as np
 import pytest
@@ -41,10 +39,9 @@ from scipy.stats import binomtest
 
 from atomcheck import stats
 from atomcheck import verdict as verdict_module
-from atomcheck.sweep import Run, Samples
 from atomcheck.verdict import Beats, Equivalent, Expectation, Falls, Rises, Spread, Threshold
+from calibration import ALPHA, Draw, Sim, assert_at_most_alpha, run_verdicts
 
-ALPHA = 0.05
 _REAL_TAU_ROWS = stats.kendall_tau_rows
 
 
@@ -79,29 +76,6 @@ def _fast_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     _stub_decorations(monkeypatch)
 
 
-class Sim:
-    """A Samples over ``levels`` x ``n_seeds``, refilled in place for each replication."""
-
-    def __init__(self, levels: dict[str, list[Any]], n_seeds: int, metric: str = "m") -> None:
-        factors = tuple(levels)
-        configs = [dict(zip(factors, combo)) for combo in itertools.product(*levels.values())]
-        runs = [Run(dict(c), s, {metric: 0.0}, 0.0) for c in configs for s in range(n_seeds)]
-        self.samples = Samples(factors, configs, list(range(n_seeds)), runs)
-        self.metric = metric
-        self.k = len(configs)
-        self.n = n_seeds
-        # runs are config-major: runs[j * n + s] is config j, seed s
-        self._cells = [(run.metrics, j, s) for j in range(self.k) for s, run in
-                       enumerate(runs[j * n_seeds:(j + 1) * n_seeds])]
-
-    def fill(self, values: np.ndarray) -> Samples:
-        metric = self.metric
-        for metrics, j, s in self._cells:
-            metrics[metric] = float(values[s, j])
-        return self.samples
-
-
-Draw = Callable[[np.random.Generator, int, int], np.ndarray]
 
 
 def normal_null(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
@@ -126,19 +100,7 @@ def heavy_null(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
     return rng.normal(0, 1, (n, 1)) + rng.standard_t(3, (n, k))
 
 
-def verdicts(expectation: Expectation, sim: Sim, draw: Draw, reps: int, seed: int) -> Counter:
-    rng = np.random.default_rng(seed)
-    counts: Counter = Counter()
-    for _ in range(reps):
-        v = expectation.evaluate(sim.fill(draw(rng, sim.n, sim.k)), alpha=ALPHA)
-        counts[v.verdict] += 1
-    assert sum(counts.values()) == reps
-    return counts
-
-
-def assert_at_most_alpha(count: int, reps: int, what: str, alpha: float = ALPHA) -> None:
-    p = binomtest(count, reps, alpha, alternative="greater").pvalue
-    assert p > 1e-3, f"{what}: {count}/{reps} = {count / reps:.3f}, clearly above alpha={alpha}"
+verdicts = run_verdicts
 
 
 def assert_null_calibrated(counts: Counter, reps: int, what: str, *,

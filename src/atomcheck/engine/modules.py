@@ -1092,30 +1092,6 @@ def train_modules_batched(factory: Callable[..., Any], data_per_seed: Sequence[D
 # --------------------------------------------------------------------------- module_task glue
 
 
-def _split_task_config(task: Any, config: Mapping[str, Any]
-                       ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Route ``config`` as ``module_task``'s ``fn(seed, **config)`` does: factory keywords,
-    training arguments, data keywords."""
-    fkw: dict[str, Any] = {}
-    tkw = dict(task.defaults)
-    dkw = dict(task.data_args)
-    for key, value in config.items():
-        if key in task._fparams:
-            fkw[key] = value
-        elif key in task.defaults:
-            tkw[key] = value
-        elif key in task._dparams:
-            dkw[key] = value
-        elif task._fvarkw:
-            fkw[key] = value
-        elif task._dvarkw:
-            dkw[key] = value
-        else:
-            raise InvalidClaim(f"{task!r}: unknown factor {key!r}. Valid names: "
-                               f"{sorted(task.factor_names())}.")
-    return fkw, tkw, dkw
-
-
 def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], *,
                     device: str = "cpu", batched: bool = True, **train: Any) -> ModuleRun:
     """Train a ``module_task`` under ``config`` for every seed (batched where possible).
@@ -1130,7 +1106,7 @@ def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], 
     """
     if getattr(task, "kind", None) != "module_task":
         raise InvalidClaim(f"run_module_task needs a module_task, got {type(task).__name__}.")
-    fkw, tkw, dkw = _split_task_config(task, config)
+    fkw, tkw, dkw = task.split_config(config)
     if not isinstance(tkw.get("optimizer"), str) or tkw["optimizer"] not in OPTIMIZER_NAMES:
         raise InvalidClaim(f"{task!r}: optimizer={tkw.get('optimizer')!r} is not one of "
                            f"{list(OPTIMIZER_NAMES)}.")
