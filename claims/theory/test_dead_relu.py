@@ -27,6 +27,7 @@ import torch
 from atomcheck import Falls
 from atomcheck.data import digits
 from atomcheck.seeding import derive_seed
+from atomcheck.toolbox.probes import dead_layer_mask
 
 SOURCE = "002_fe851f770cc63e0f.txt §2.2"
 WIDTHS = [1, 2, 4, 8, 16]
@@ -57,7 +58,7 @@ def dead_layer_share(seed: int, *, width: int, position: str = "first",
                                                                    fan_in=fan_in)
     if bias == "zero":
         b = torch.zeros_like(b)
-    dead = int(((inputs @ w + b) <= 0).flatten(1).all(1).sum())
+    dead = int(dead_layer_mask(inputs @ w + b).sum())
     return {"dead_layer_share": dead / N_LAYERS}
 
 

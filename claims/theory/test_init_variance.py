@@ -30,6 +30,7 @@ import torch
 from atomcheck import Beats, Threshold
 from atomcheck.data import digits
 from atomcheck.seeding import derive_seed
+from atomcheck.toolbox.probes import layer_outputs, saturated_share
 
 SOURCE_GLOROT = "002_fe851f770cc63e0f.txt §4.2"
 SOURCE_INIT_004 = "004_2177d7888ae32ed4.txt 初始化"
@@ -54,18 +55,17 @@ def layer_variances(seed: int, *, init: str, activation: str, depth: int = 10,
     variance = {"glorot": lambda i, o: 2 / (i + o), "normal": lambda i, o: 1.0,
                 "he": lambda i, o: 2 / i}[init]
     uniform = (law == "base") == (init == "glorot")  # Glorot's base is uniform, He's normal
-    h, variances = x, []
+    weights = []
     for n_in in [64] + [width] * (depth - 1):
         sd = math.sqrt(variance(n_in, width))
         if uniform and init != "normal":
             u = torch.rand(n_in, width, generator=gen, dtype=torch.float64) * 2 - 1
-            w = u * sd * 3 ** 0.5
+            weights.append(u * sd * 3 ** 0.5)
         else:
-            w = torch.randn(n_in, width, generator=gen, dtype=torch.float64) * sd
-        h = act(h @ w)
-        variances.append(float(h.var()))
-    return {"log2_variance_ratio": math.log2(variances[-1] / variances[0]),
-            "saturated_share": float((h.abs() > 0.99).double().mean())}
+            weights.append(torch.randn(n_in, width, generator=gen, dtype=torch.float64) * sd)
+    outputs = layer_outputs(x, weights, act)
+    return {"log2_variance_ratio": math.log2(float(outputs[-1].var()) / float(outputs[0].var())),
+            "saturated_share": saturated_share(outputs[-1], 0.99)}
 
 
 @pytest.mark.claim(claim_id="init.glorot_variance", sources=[SOURCE_GLOROT, SOURCE_INIT_004],

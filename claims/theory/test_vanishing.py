@@ -31,6 +31,7 @@ import torch
 from atomcheck import Beats
 from atomcheck.data import digits
 from atomcheck.seeding import derive_seed
+from atomcheck.toolbox.probes import layer_gradient_norms
 
 SOURCE = "001_4a10dabc6329af41.txt §17"
 DEPTHS = [2, 4, 8, 16]
@@ -65,11 +66,9 @@ def gradient_ratio(seed: int, *, activation: str, init: str = "glorot",
             else:  # he normal
                 w = torch.randn(n_out, n_in, generator=gen, dtype=torch.float64) * (2 / n_in) ** 0.5
             weights.append(w.requires_grad_(True))
-        h = x
-        for w in weights[:-1]:
-            h = act(h @ w.T)
-        torch.nn.functional.cross_entropy(h @ weights[-1].T, y).backward()
-        logs.append(float(torch.log10(weights[0].grad.norm() / weights[-1].grad.norm())))
+        norms = layer_gradient_norms(x, y, weights, act, layout="out_in")
+        # torch's log10 of the float64 ratio, as the claim computed it before the probe.
+        logs.append(float(torch.log10(torch.tensor(norms[0] / norms[-1], dtype=torch.float64))))
     slope = float(np.polyfit(DEPTHS, logs, 1)[0])
     return {"decades_per_layer": slope, **{f"log10_ratio_depth_{d}": v
                                            for d, v in zip(DEPTHS, logs)}}

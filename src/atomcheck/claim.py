@@ -10,20 +10,27 @@ It works without pytest, like scikit-learn's ``check_estimator``::
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from atomcheck.config import Settings, _check_alpha
 from atomcheck.errors import AtomcheckError, InvalidClaim
-from atomcheck.executors import get_executor
+from atomcheck.cache import ResultCache
+from atomcheck.executors import Executor, get_executor, session_executor
 from atomcheck.robust import SETTING_FACTOR, Setting, combine, parse_settings
+from atomcheck.sequential import (Look, LookResult, SequentialDesign, adjusted_p,
+                                  parse_sequential, run_looks)
 from atomcheck.sweep import Samples, SharedSweep, check_levels, run_sweep
 from atomcheck.verdict import Expectation, SettingResult, Verdict
 
 __all__ = ["Claim", "EXPECTED", "SCHEMA_FIELDS"]
 
-EXPECTED = ("supported", "refuted", "conditional")
+EXPECTED = ("supported", "refuted", "conditional", "inconclusive")
 SCHEMA_FIELDS = ("id", "variant", "nodeid", "statement", "sources", "kind", "expected",
                  "verdict", "outcome", "test", "statistic", "p_value", "alpha", "effect",
                  "n_seeds", "metric", "levels", "members", "wall_s")
@@ -48,10 +55,13 @@ class Claim:
         Seeds at the ``default`` profile; the active profile scales it.
     alpha : float, optional
         Per-claim significance level; the settings' alpha otherwise.
-    expected : {"supported", "refuted", "conditional"}
+    expected : {"supported", "refuted", "conditional", "inconclusive"}
         What the run should find; ``"refuted"`` and ``"conditional"`` need a ``reason``.
     reason : str, optional
         Why the claim is expected to be refuted (or conditional on an open setting).
+        ``"inconclusive"`` records a finding too: the effect the source claims, if any, is
+        smaller than the claim's seeds can resolve; the reason says how many seeds the
+        verdict's power estimate asks for.
     robust_over : dict or list of dict, optional
         The settings the claim's source leaves open, as alternatives to the claim's own
         values: ``{"lr": [0.1], "epochs": [60]}`` (the grid over base and alternatives) or
@@ -62,6 +72,17 @@ class Claim:
         The parametrized variant's name.
     progress : callable, optional
         ``progress(message)`` is called after each configuration trains.
+    cache : ResultCache, optional
+        Read runs already trained from it and store new ones (see :mod:`atomcheck.cache`).
+    negative_control : bool
+        The claim's null is true by construction (identical arms, shuffled labels): it
+        passes unless it comes out supported, and the report counts how often that
+        happens (the run's measured false-positive rate).
+    sequential : bool or (int, int) or (int, int, int), optional
+        Sequential seeds (:mod:`atomcheck.sequential`): ``True`` looks at half the seeds
+        first and adds the rest only while the verdict is inconclusive; ``(min, max)`` or
+        ``(min, max, looks)`` fixes the looks; ``False`` keeps the fixed design even under
+        ``--atomcheck-sequential``; None follows the run's settings.
 
     Examples
     --------
@@ -87,6 +108,9 @@ class Claim:
         variant: str | None = None,
         nodeid: str | None = None,
         progress: Callable[[str], None] | None = None,
+        cache: ResultCache | None = None,
+        negative_control: bool = False,
+        sequential: Any = None,
     ) -> None:
         self.settings = settings or Settings()
         if not isinstance(claim_id, str) or not claim_id:
@@ -119,8 +143,17 @@ class Claim:
         self.seeds = self._seed_list(self.n_seeds)
         self.notes: list[str] = []
         self.progress = progress
+        self.cache = cache
+        self.negative_control = bool(negative_control)
+        self.cached_runs = 0
+        self.sequential = sequential
+        self._sequential_design()  # a bad value fails now, before any training
+        self.design: SequentialDesign | None = None
+        self.looks: list[LookResult] = []
+        self.stopped_at: Look | None = None
         self.samples: Samples | None = None
         self.verdict: Verdict | None = None
+        self.expectation: Expectation | None = None
         self.wall_s = 0.0
         self._fn: Callable[..., Any] | None = None
         self._shared: SharedSweep | None = None
@@ -177,6 +210,7 @@ class Claim:
             raise InvalidClaim(f"{self.claim_id}: expect() takes an expectation such as "
                                f"Rises(...) or Beats(...); got {expectation!r}.")
         expectation.validate(self._levels, claim_id=self.claim_id)
+        self.expectation = expectation
         settings = parse_settings(self.robust_over, fn=self._fn, levels=self._levels,
                                   expectation=expectation, claim_id=self.claim_id)
         expectations = [self._under(expectation, s) for s in settings]
@@ -188,23 +222,120 @@ class Claim:
                 e.check_metric(metrics, claim_id=self.claim_id)
 
         options: dict[str, Any] = dict(
-            executor=get_executor(self.settings.executor), device=self.settings.device,
-            claim_id=self.claim_id, on_unit=self._on_unit, check_metrics=check_metrics)
-        if self._shared is not None:
-            self.samples = self._shared.run(levels, self.seeds, **options)
+            executor=self._executor(), device=self.settings.device, claim_id=self.claim_id,
+            on_unit=self._on_unit, check_metrics=check_metrics, cache=self.cache)
+        hits = self.cache.stats.hits if self.cache is not None else 0
+        design = self._fit_design(expectation)
+        if design is None:
+            self.samples = self._train(levels, self.seeds, options)
+            verdict = self._evaluate(settings, expectations, names, self.alpha)
         else:
-            self.samples = run_sweep(self._fn, levels, self.seeds, **options)
-        results = []
-        for setting, expect_s, name in zip(settings, expectations, names):
-            table = self.samples if name is None else self.samples.subset(SETTING_FACTOR, name)
-            results.append(SettingResult(setting.name, setting.values,
-                                         expect_s.evaluate(table, alpha=self.alpha)))
-        verdict = results[0].verdict if len(results) == 1 else combine(results, self.alpha)
+            verdict = self._expect_sequential(design, settings, expectations, names, levels,
+                                              options)
+        if self.cache is not None:
+            self.cached_runs = self.cache.stats.hits - hits
         if self.notes:
             verdict = verdict.replace(message="; ".join([*self.notes, verdict.message]).strip("; "))
         self.wall_s = time.perf_counter() - start
         self.verdict = verdict
         return verdict
+
+    def _train(self, levels: dict[str, Any], seeds: list[int], options: dict[str, Any]
+               ) -> Samples:
+        if self._shared is not None:
+            return self._shared.run(levels, seeds, **options)
+        assert self._fn is not None
+        return run_sweep(self._fn, levels, seeds, **options)
+
+    def _evaluate(self, settings: list[Setting], expectations: list[Expectation],
+                  names: list[str | None], alpha: float) -> Verdict:
+        """The verdict on :attr:`samples` at ``alpha`` (every open setting, combined)."""
+        assert self.samples is not None
+        results = []
+        for setting, expect_s, name in zip(settings, expectations, names):
+            table = self.samples if name is None else self.samples.subset(SETTING_FACTOR, name)
+            results.append(SettingResult(setting.name, setting.values,
+                                         expect_s.evaluate(table, alpha=alpha)))
+        return results[0].verdict if len(results) == 1 else combine(results, alpha)
+
+    def _sequential_design(self) -> SequentialDesign | None:
+        value = self.sequential
+        if value is None:
+            value = True if self.settings.sequential else None
+        return parse_sequential(value, self.n_seeds, looks=self.settings.sequential_looks,
+                                default_range=self.settings.sequential_seeds,
+                                where=f"{self.claim_id}: sequential")
+
+    def _fit_design(self, expectation: Expectation) -> SequentialDesign | None:
+        """The claim's sequential design with every look able to reach its alpha, or None
+        for the fixed design (exact claims: only checking every seed supports them)."""
+        design = self._sequential_design()
+        if design is None:
+            return None
+        if expectation.kind == "exact":
+            self.notes.append("sequential: off for an exact claim (it holds only when every "
+                              "seed is checked)")
+            return None
+
+        def check(n: int, alpha: float) -> None:
+            expectation.check_seeds(n, alpha, claim_id=self.claim_id, levels=self._levels)
+
+        try:
+            return design.fit(check, self.alpha)
+        except InvalidClaim as exc:
+            raise InvalidClaim(f"{exc} (sequential looks up to {design.max_seeds} seeds; raise "
+                               "the maximum)") from None
+
+    def _expect_sequential(self, design: SequentialDesign, settings: list[Setting],
+                           expectations: list[Expectation], names: list[str | None],
+                           levels: dict[str, Any], options: dict[str, Any]) -> Verdict:
+        """Train look by look, each look only the seeds not trained before, and stop at the
+        first decisive verdict; the p-values are put on the claim's scale (× alpha/alpha_k)."""
+        looks = design.schedule(self.alpha)
+        self.samples = None
+
+        def at(look: Look) -> Verdict:
+            have = len(self.samples.seeds) if self.samples is not None else 0
+            self.seeds = self._seed_list(look.n_seeds)[have:]  # progress counts these
+            part = self._train(levels, self.seeds, options)
+            self.samples = part if self.samples is None else _merge(self.samples, part)
+            return self._evaluate(settings, expectations, names, look.alpha)
+
+        verdict, look, seen = run_looks(looks, at)
+        assert self.samples is not None
+        self.seeds, self.n_seeds = list(self.samples.seeds), len(self.samples.seeds)
+        self.design, self.looks, self.stopped_at = design, seen, look
+        self.notes.extend(design.notes)
+        self.notes.append(f"sequential: stopped at look {look.index} of {len(looks)} "
+                          f"({look.n_seeds} of {design.max_seeds} seeds, alpha_k="
+                          f"{look.alpha:.3g}); p-values x alpha/alpha_k")
+        return verdict.replace(alpha=self.alpha,
+                               p_value=adjusted_p(verdict.p_value, self.alpha, look.alpha),
+                               p_opposite=adjusted_p(verdict.p_opposite, self.alpha,
+                                                     look.alpha))
+
+    def sequential_record(self) -> dict[str, Any] | None:
+        """The report's ``sequential`` entry: the looks planned and seen, where it stopped."""
+        if self.design is None or self.stopped_at is None:
+            return None
+        planned = self.design.schedule(self.alpha)
+        return {"min_seeds": self.design.min_seeds, "max_seeds": self.design.max_seeds,
+                "spending": self.design.spending,
+                "planned": [{"look": k.index, "n_seeds": k.n_seeds, "alpha": k.alpha}
+                            for k in planned],
+                "looks": [r.to_dict() for r in self.looks],
+                "stopped_at_look": self.stopped_at.index, "n_looks": len(planned),
+                "seeds_used": self.stopped_at.n_seeds,
+                "seeds_saved": self.design.max_seeds - self.stopped_at.n_seeds}
+
+    def _executor(self) -> Executor:
+        name = self.settings.executor
+        if name == "serial":
+            return get_executor(name)
+        options: dict[str, Any] = {"workers": self.settings.workers}
+        if name == "dask":
+            options["address"] = self.settings.dask_address
+        return session_executor(name, **options)
 
     def _under(self, expectation: Expectation, setting: Setting) -> Expectation:
         """The expectation under ``setting``, validated before any training."""
@@ -265,12 +396,19 @@ class Claim:
 
     def _on_unit(self, done: int, total: int, config: Mapping[str, Any]) -> None:
         if self.progress is not None:
-            cfg = ", ".join(f"{k}={v}" for k, v in config.items())
-            self.progress(f"{self.label}: {done}/{total} configs ({cfg})")
+            # The claim, its open setting, the level just trained, and seeds done so far.
+            level = ", ".join(f"{k}={v}" for k, v in config.items() if k != SETTING_FACTOR)
+            where = (f"setting {config[SETTING_FACTOR]} · " if SETTING_FACTOR in config
+                     else "")
+            n = len(self.seeds)
+            self.progress(f"{self.label}: {where}{level} · seeds {done * n}/{total * n} "
+                          f"({done}/{total} configs)")
 
     @property
     def passed(self) -> bool:
         """Whether the verdict matches what the claim expects."""
+        if self.verdict is not None and self.negative_control:
+            return self.verdict.verdict != "supported"
         return self.verdict is not None and self.verdict.verdict == self.expected
 
     def to_dict(self, *, outcome: str | None = None, error: str | None = None) -> dict[str, Any]:
@@ -282,14 +420,76 @@ class Claim:
             "robust_over": _json_settings(self.robust_over),
             "seeds": self.seeds, "wall_s": round(self.wall_s, 4),
             "engine": self.samples.engine if self.samples else None,
+            "cached_runs": self.cached_runs,
+            "negative_control": self.negative_control,
+            "sequential": self.sequential_record(),
         }
         if self.verdict is not None:
             entry.update(self.verdict.to_dict())
+            # What the plots of the HTML report need and the verdict does not say: the
+            # expectation's arguments (along, a, b, margin...) and per-epoch histories.
+            entry["design"] = _design(self.expectation)
+            if self.samples is not None:
+                _attach_histories(entry["levels"], self.samples)
         else:
             entry.update({"kind": None, "verdict": "error", "test": None, "statistic": None,
                           "p_value": None, "effect": None, "n_seeds": self.n_seeds,
                           "metric": None, "levels": [], "members": [], "message": error or ""})
         return entry
+
+
+def _merge(first: Samples, more: Samples) -> Samples:
+    """One table of the same configurations over ``first``'s seeds and then ``more``'s
+    (an earlier look's runs kept, so nothing trains twice without a cache)."""
+    runs = []
+    for j in range(len(first.configs)):
+        runs += first.runs[j * len(first.seeds):(j + 1) * len(first.seeds)]
+        runs += more.runs[j * len(more.seeds):(j + 1) * len(more.seeds)]
+    engine = first.engine if first.engine == more.engine else "mixed"
+    return Samples(first.factors, list(first.configs), [*first.seeds, *more.seeds], runs,
+                   engine=engine)
+
+
+def _design(expectation: Expectation | None) -> dict[str, Any] | None:
+    """The expectation's type and arguments as JSON data (``{"type": "Beats", "along":
+    "penalty", "a": "none", "margin": null, ...}``); open settings override them by name."""
+    if expectation is None:
+        return None
+    fields = {f.name: _json_settings(getattr(expectation, f.name))
+              for f in dataclasses.fields(expectation)}
+    return {"type": type(expectation).__name__, **fields}
+
+
+#: Significant digits kept of per-epoch histories in the report (plots need no more).
+_HISTORY_DIGITS = 4
+
+
+def _attach_histories(levels: list[dict[str, Any]], samples: Samples) -> None:
+    """Add ``history`` to each level entry whose runs recorded one: per key, the per-epoch
+    mean, min and max over seeds (base setting only; NaN epochs are skipped)."""
+    def rounded(x: float) -> float | None:
+        return float(f"{x:.{_HISTORY_DIGITS}g}") if math.isfinite(x) else None
+
+    for level in levels:
+        config = level.get("config") or {}
+        runs = [r for r in samples.runs if r.history
+                and all(r.config.get(k) == v for k, v in config.items())
+                and (SETTING_FACTOR in config or r.config.get(SETTING_FACTOR, "base") == "base")]
+        if not runs:
+            continue
+        summary: dict[str, dict[str, list[float | None]]] = {}
+        for key in sorted(set.intersection(*(set(r.history or {}) for r in runs))):
+            epochs = min(len((r.history or {})[key]) for r in runs)
+            table = np.array([(r.history or {})[key][:epochs] for r in runs], dtype=float)
+            table[~np.isfinite(table)] = np.nan
+            with warnings.catch_warnings():  # an epoch every seed diverged in stays NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                stats = {"mean": np.nanmean(table, axis=0), "min": np.nanmin(table, axis=0),
+                         "max": np.nanmax(table, axis=0)}
+            summary[key] = {name: [rounded(float(v)) for v in values]
+                            for name, values in stats.items()}
+        if summary:
+            level["history"] = summary
 
 
 def _json_settings(robust_over: Any) -> Any:

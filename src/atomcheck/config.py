@@ -39,8 +39,23 @@ class Settings:
         pytest outcome of an inconclusive verdict.
     device : {"cpu", "cuda", "auto"}
         Where the batched engine trains.
-    executor : str
+    executor : {"serial", "processes", "dask"}
         Name of the executor that runs sweeps.
+    workers : int or None
+        Worker processes of the ``processes`` executor and of a local Dask cluster
+        (default: the CPU count).
+    dask_address : str or None
+        ``tcp://host:port`` of a running Dask scheduler; None starts a local cluster.
+    fdr : {"none", "bh", "by", "holm"}
+        Adjustment of all claims' p-values across the run (:mod:`atomcheck.report.suite`).
+    sequential : bool
+        Every claim adds seeds in looks while its verdict is inconclusive, alpha spent
+        across the looks (:mod:`atomcheck.sequential`); a claim's own ``sequential=`` wins.
+    sequential_seeds : (int, int) or None
+        Seeds at the first and last look for every sequential claim; None: half of each
+        claim's seeds, then all of them.
+    sequential_looks : int
+        Looks per sequential claim (evenly spaced seed counts).
     seed_base : int
         Seeds are ``seed_base … seed_base + n − 1``: a fresh base re-derives every verdict
         on seeds nobody has looked at.
@@ -62,6 +77,12 @@ class Settings:
     device: str = "cpu"
     executor: str = "serial"
     seed_base: int = 0
+    workers: int | None = None
+    dask_address: str | None = None
+    fdr: str = "none"
+    sequential: bool = False
+    sequential_seeds: tuple[int, int] | None = None
+    sequential_looks: int = 2
 
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
@@ -80,8 +101,21 @@ class Settings:
                 or self.seed_base < 0:
             raise InvalidClaim(f"seed_base={self.seed_base!r} must be an integer >= 0, e.g. "
                                "--atomcheck-seed-base=1000.")
+        if self.executor not in EXECUTOR_NAMES:
+            raise InvalidClaim(f"--atomcheck-executor={self.executor!r} is not known; choose one "
+                               f"of {', '.join(EXECUTOR_NAMES)}.")
+        if self.workers is not None and (not isinstance(self.workers, int)
+                                         or isinstance(self.workers, bool) or self.workers < 1):
+            raise InvalidClaim(f"--atomcheck-workers={self.workers!r} must be an integer >= 1, "
+                               "e.g. --atomcheck-workers=2.")
+        if self.dask_address is not None and self.executor != "dask":
+            raise InvalidClaim("--atomcheck-dask-address needs --atomcheck-executor=dask.")
+        if self.fdr not in FDR_NAMES:
+            raise InvalidClaim(f"--atomcheck-fdr={self.fdr!r} is not known; choose one of "
+                               f"{', '.join(FDR_NAMES)}.")
         if not self.seed_scale > 0:
             raise InvalidClaim(f"seed_scale={self.seed_scale!r} must be > 0.")
+        _check_sequential(self.sequential_seeds, self.sequential_looks)
 
     def seeds_for(self, default_seeds: int) -> int:
         """Seeds a claim declaring ``default_seeds`` gets under these settings."""
@@ -97,6 +131,28 @@ class Settings:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict."""
         return asdict(self)
+
+
+#: The executors (:mod:`atomcheck.executors`), by name.
+EXECUTOR_NAMES = ("serial", "processes", "dask")
+#: Suite-wide p-value adjustments (:mod:`atomcheck.report.suite`), by name.
+FDR_NAMES = ("none", "bh", "by", "holm")
+
+
+def _check_sequential(seeds: tuple[int, int] | None, looks: int) -> None:
+    """Bad sequential input fails at start-up, naming the option and the fix."""
+    if seeds is not None:
+        low, high = seeds
+        if low < 2:
+            raise InvalidClaim(f"--atomcheck-sequential-seeds={low}:{high}: the minimum {low} is "
+                               "too few (a look needs >= 2 paired seeds); use e.g. 5:20.")
+        if high < low:
+            raise InvalidClaim(f"--atomcheck-sequential-seeds={low}:{high}: the maximum {high} is "
+                               f"below the minimum {low}; give MIN:MAX with MIN <= MAX, e.g. "
+                               f"{high}:{low}.")
+    if not isinstance(looks, int) or isinstance(looks, bool) or looks < 1:
+        raise InvalidClaim(f"--atomcheck-sequential-looks={looks!r} must be an integer >= 1, "
+                           "e.g. --atomcheck-sequential-looks=2.")
 
 
 def _check_alpha(alpha: object) -> None:

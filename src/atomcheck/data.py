@@ -7,6 +7,7 @@ so seed *s* sees the same data at every level of a sweep. Nothing here downloads
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -283,6 +284,21 @@ def function_samples(
     return Dataset(x[:n], y[:n], x[n:], y[n:], 0)
 
 
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled digits as (x in [0, 1] float32, y int64), read once per process
+    (``load_digits`` parses its CSV on every call: ~50 ms, paid per seed and config).
+    Callers must not write into them: ``train_test_split`` returns copies."""
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    y = bunch.target.astype(np.int64)
+    x.flags.writeable = False
+    y.flags.writeable = False
+    return x, y
+
+
 def digits(*, seed: int, n_train: int | None = None, test_size: float = 0.25) -> Dataset:
     """scikit-learn's bundled handwritten digits (1,797 8x8 images), scaled to [0, 1].
 
@@ -296,12 +312,9 @@ def digits(*, seed: int, n_train: int | None = None, test_size: float = 0.25) ->
     ((100, 64), 10)
     """
     _check(0 < test_size < 1, "test_size", test_size, "must lie in (0, 1)", "Use 0.25.")
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    bunch = load_digits()
-    x = (bunch.data / 16.0).astype(np.float32)
-    y = bunch.target.astype(np.int64)
+    x, y = _digits_arrays()
     state = int(_rng(seed, "digits").integers(2**31 - 1))
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_size, stratify=y,
                                               random_state=state)

@@ -6,12 +6,13 @@ learning-rate schedule and the dropout masks. :func:`train` trains one seed of a
 plain autograd and ``torch.optim``; it is the oracle the batched engine in
 :mod:`atomcheck.engine` is tested against. The engine sits above this module and reuses
 these definitions (so both paths draw the same weights and masks); nothing here imports
-the engine.
+the engine, except :func:`module_task`'s per-seed call, which trains one seed on the
+engine's module path (inside the function; declared in the import-linter contract).
 
 :class:`Task` binds a dataset builder to a spec so a sweep can run ``task(seed,
 **config)`` (the engine recognises it and trains all seeds at once);
 :func:`module_task` and :func:`sklearn_task` do the same for any ``nn.Module`` factory or
-scikit-learn estimator, one seed at a time. torch and scikit-learn are imported lazily.
+scikit-learn estimator, one seed per call. torch and scikit-learn are imported lazily.
 """
 
 from __future__ import annotations
@@ -290,10 +291,17 @@ def activate(name: str, z: torch.Tensor) -> torch.Tensor:
 def classification_metrics(pred: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[float, float]:
     """Return ``(accuracy, balanced accuracy)``; balanced = mean recall of present classes."""
     pred, y = np.asarray(pred), np.asarray(y)
-    acc = float(np.mean(pred == y))
-    recalls = [float(np.mean(pred[y == c] == c)) for c in range(max(n_classes, 1))
-               if np.any(y == c)]
-    return acc, float(np.mean(recalls)) if recalls else float("nan")
+    hit = pred == y
+    acc = float(np.mean(hit))
+    # Counted with bincount, not one mask per class: per-epoch histories call this for
+    # every row and split, and the mask loop was half of a 10-class run's evaluation time.
+    k = max(n_classes, 1)
+    labels = y.astype(np.int64, copy=False).ravel()
+    present = (labels >= 0) & (labels < k)
+    support = np.bincount(labels[present], minlength=k)
+    hits = np.bincount(labels[present & hit.ravel()], minlength=k)
+    recalls = hits[support > 0] / support[support > 0]
+    return acc, float(np.mean(recalls)) if recalls.size else float("nan")
 
 
 def tensor_to_numpy(t: Any) -> np.ndarray:
@@ -471,6 +479,10 @@ class TrainResult:
     weights : list of numpy.ndarray
         Final weight matrices ``(in, out)`` per unique linear layer, float64. For a
         diverged run, the weights just before the step whose loss was not finite.
+    biases : list of numpy.ndarray
+        Final bias vectors ``(out,)`` per unique linear layer, float64, taken with
+        ``weights`` (so a claim can rebuild the trained net's outputs, e.g. a regression's
+        predictions); empty where a trainer does not record them.
     snapshots : list of list of numpy.ndarray
         Weights per completed epoch, element 0 the initial ones (when ``spec.snapshots``).
     diverged : bool
@@ -484,6 +496,7 @@ class TrainResult:
     snapshots: list[list[np.ndarray]] = field(default_factory=list)
     diverged: bool = False
     wall_s: float = 0.0
+    biases: list[np.ndarray] = field(default_factory=list)
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v:.4g}" for k, v in self.metrics.items())
@@ -699,7 +712,8 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
         diverged = True
         metrics = {k: math.nan for k in metrics}
     return TrainResult(metrics, history, [tensor_to_numpy(w) for w in weights], snapshots,
-                       diverged, time.perf_counter() - t0)
+                       diverged, time.perf_counter() - t0,
+                       [tensor_to_numpy(b) for _, b in layers])
 
 
 # -- tasks: what a sweep runs per seed -----------------------------------------------------------
@@ -837,9 +851,11 @@ class _GenericTask:
     def __init__(self, kind: str, factory: Callable[..., Any], data: Callable[..., Dataset],
                  data_args: Mapping[str, Any], defaults: Mapping[str, Any],
                  body: Callable[[int, dict[str, Any], dict[str, Any], Dataset], dict[str, float]],
-                 auto: tuple[str, ...]) -> None:
+                 auto: tuple[str, ...], extra_factors: tuple[str, ...] = ()) -> None:
         self.kind, self.factory, self.data, self.body = kind, factory, data, body
         self.data_args, self.defaults = dict(data_args), dict(defaults)
+        # Training arguments a config may set that have no default here (the tools).
+        self.extra_factors = frozenset(extra_factors)
         self._fparams, self._fvarkw = _keywords(factory, ("seed", *auto))
         self._dparams, self._dvarkw = _keywords(data)
 
@@ -848,7 +864,8 @@ class _GenericTask:
 
     def factor_names(self) -> frozenset[str]:
         """Names a sweep may vary: factory parameters, training arguments, data parameters."""
-        return frozenset(self._fparams | set(self.defaults) | self._dparams)
+        return frozenset(self._fparams | set(self.defaults) | self.extra_factors |
+                         self._dparams)
 
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
         fkw, tkw, dkw = self.split_config(config)
@@ -864,7 +881,7 @@ class _GenericTask:
         for key, value in config.items():
             if key in self._fparams:
                 fkw[key] = value
-            elif key in self.defaults:
+            elif key in self.defaults or key in self.extra_factors:
                 tkw[key] = value
             elif key in self._dparams:
                 dkw[key] = value
@@ -881,21 +898,30 @@ class _GenericTask:
 def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
                 data_args: Mapping[str, Any] | None = None, loss: str = "cross_entropy",
                 optimizer: str = "sgd", lr: float = 0.01, batch_size: int = 32,
-                epochs: int = 20) -> Callable[..., dict[str, float]]:
+                epochs: int = 20, **tools: Any) -> Callable[..., dict[str, float]]:
     """Wrap an ``nn.Module`` factory into ``fn(seed, **config) -> metrics`` (per seed).
 
     Config keys go to ``factory`` when it accepts them, else to the training arguments
-    (``loss``, ``optimizer``, ``lr``, ``batch_size``, ``epochs``), else to ``data``. The
-    factory also receives ``n_features``/``n_classes``/``seed`` if it names them. It is
-    built under torch's global RNG seeded from ``derive_seed(seed, "init")`` inside
-    ``torch.random.fork_rng`` (global state is restored); training (e.g. dropout) draws
-    from a stream seeded with ``derive_seed(seed, "train")``.
+    (``loss``, ``optimizer``, ``lr``, ``batch_size``, ``epochs`` and the training tools
+    of :func:`atomcheck.engine.modules.train_modules`, ``engine.modules.TOOL_NAMES``:
+    ``clip_norm``, ``clip_value``, ``lr_schedule``, ``early_stopping``, ...), else to
+    ``data``. ``tools`` sets those tools for every configuration (a config key of the same
+    name wins). The factory also receives ``n_features``/``n_classes``/``seed`` if it names
+    them; it is built under torch's global RNG seeded from ``derive_seed(seed, "init")``
+    inside ``torch.random.fork_rng`` (global state is restored).
+
+    ``fn(seed)`` trains that seed alone on the module path of
+    :mod:`atomcheck.engine.modules` (a seed axis of one; per seed where the module cannot
+    be batched), so it gives exactly what seed ``seed`` gives in a batched sweep: the same
+    data order (``rng(seed, "shuffle")``) and dropout masks (``derive_seed(seed,
+    "dropout")``).
 
     Returns
     -------
     callable
         ``fn(seed, **config)`` returning the :class:`TrainResult` metric keys plus
-        ``diverged``; it has ``factor_names()``.
+        ``diverged`` (and ``stopped_epoch`` under ``early_stopping``); it has
+        ``factor_names()``.
 
     Examples
     --------
@@ -906,63 +932,29 @@ def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
     >>> fn(0)["diverged"]
     0.0
     """
+    # The engine's module path (the one import of the engine from this module, declared in
+    # pyproject's layers contract; it loads no torch): a seed alone trains on the same path
+    # as in a batched sweep, and its tool names are the factors a config may set.
+    from atomcheck.engine.modules import TOOL_NAMES, train_modules
+
     MLPSpec(widths=(1,), loss=loss, optimizer=optimizer, lr=lr, batch_size=batch_size,
             epochs=epochs)  # validates the training arguments
+    unknown = sorted(set(tools) - set(TOOL_NAMES))
+    if unknown:
+        raise InvalidClaim(f"module_task: unknown keyword(s) {unknown}; training tools are "
+                           f"{list(TOOL_NAMES)}.")
     auto = ("n_features", "n_classes")
-    factory_params = _keywords(factory, ())[0]
 
     def body(seed: int, fkw: dict[str, Any], tkw: dict[str, Any], ds: Dataset
              ) -> dict[str, float]:
-        spec = MLPSpec(widths=(1,), **tkw)
+        spec = MLPSpec(widths=(1,), **{k: tkw[k] for k in _TRAIN_ARGS})
         check_data(spec, ds)
-        return _train_module(factory, fkw, spec, ds, seed, factory_params)
+        return train_modules(factory, [ds], [seed], factory_kwargs=fkw,
+                             label=f"module_task({_describe(factory)})", **tkw).metrics[0]
 
-    return _GenericTask("module_task", factory, data, data_args or {},
-                        dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))), body,
-                        auto)
-
-
-def _train_module(factory: Callable[..., Any], fkw: dict[str, Any], spec: MLPSpec, ds: Dataset,
-                  seed: int, accepted: set[str]) -> dict[str, float]:
-    _ensure_torch()
-    import torch
-
-    auto = {"n_features": ds.n_features, "n_classes": output_size(ds), "seed": seed}
-    fkw = {k: v for k, v in auto.items() if k in accepted} | fkw
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(derive_seed(seed, "init"))
-        module = factory(**fkw)
-        if not isinstance(module, torch.nn.Module):
-            raise InvalidClaim(f"module_task: the factory returned {type(module).__name__}, "
-                               "not a torch.nn.Module. Return e.g. nn.Sequential(...).")
-        torch.manual_seed(derive_seed(seed, "train"))
-        param = next(module.parameters(), None)
-        dtype = param.dtype if param is not None else torch.float32
-        x, y, xt, yt = data_tensors(ds, dtype, "cpu")
-        opt = torch_optimizer(spec.optimizer, list(module.parameters()), spec.lr, spec.momentum)
-        shuffle, n = rng(seed, "shuffle"), len(x)
-        bs, diverged = min(spec.batch_size, n), False
-        module.train()
-        for _ in range(spec.epochs):
-            order = torch.as_tensor(shuffle.permutation(n))
-            for start in range(0, n, bs):
-                idx = order[start:start + bs]
-                loss = reference_loss(spec.loss, module(x[idx]), y[idx], ds.n_classes)
-                if not math.isfinite(loss.item()):
-                    diverged = True
-                    break
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            if diverged:
-                break
-        module.eval()
-        with torch.no_grad():
-            metrics = _split_metrics(ds.n_classes, _evaluate(spec.loss, ds.n_classes, module(x), y),
-                                     _evaluate(spec.loss, ds.n_classes, module(xt), yt))
-    if diverged or not all(math.isfinite(v) for v in metrics.values()):
-        return {k: math.nan for k in metrics} | {"diverged": 1.0}
-    return metrics | {"diverged": 0.0}
+    defaults = dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))) | tools
+    return _GenericTask("module_task", factory, data, data_args or {}, defaults, body, auto,
+                        extra_factors=TOOL_NAMES)
 
 
 def sklearn_task(estimator_factory: Callable[..., Any], data: Callable[..., Dataset], *,

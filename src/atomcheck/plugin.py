@@ -18,14 +18,20 @@ from typing import Any
 
 import pytest
 
+from atomcheck.cache import ResultCache, check_cache_dir
 from atomcheck.claim import Claim
 from atomcheck.config import INCONCLUSIVE_OUTCOMES, Settings, get_profile
 from atomcheck.errors import AtomcheckError, InvalidClaim
+from atomcheck.executors import check_scheduler, close_session_executors
+from atomcheck.report.suite import adjust_suite, negative_control_rate
+from atomcheck.gate import GateError, Rules, compare_runs, load_run, parse_rules
+from atomcheck.progress import TerminalProgress, progress_mode
 from atomcheck.report import build_run, check_report_path, render_table, write_report
 
 PROPERTY = "atomcheck"
 MARKER_KEYS = frozenset({"claim_id", "sources", "seeds", "alpha", "expected", "reason",
-                         "statement", "robust_over"})
+                         "statement", "robust_over", "cache", "negative_control",
+                         "sequential"})
 settings_key = pytest.StashKey[Settings]()
 
 
@@ -39,25 +45,23 @@ def _parse_alpha(text: str) -> float:
     return value
 
 
-def _parse_seeds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(
-            f"seeds={value} is too few: a statistical claim needs >= 2 paired seeds.")
-    return value
+def _int_parser(minimum: int, too_small: str) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``minimum``; ``too_small`` formats the refusal."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(too_small.format(value=value))
+        return value
+    return parse
 
 
-def _parse_seed_base(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"Could not parse value: {text!r}.") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed base {value} must be >= 0.")
-    return value
+_parse_seeds = _int_parser(
+    2, "seeds={value} is too few: a statistical claim needs >= 2 paired seeds.")
+_parse_seed_base = _int_parser(0, "seed base {value} must be >= 0.")
+_parse_workers = _int_parser(1, "workers={value} must be >= 1.")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -79,12 +83,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="pytest outcome of an inconclusive verdict: fail, skip or pass. "
                          "Default: ini atomcheck_inconclusive or 'fail'.")
     group.addoption("--atomcheck-report", metavar="PATH", action="append", default=None,
-                    help="Write a report; the suffix picks the format (.json, .md, .csv). May "
+                    help="Write a report; the suffix picks the format (.json, .md, .csv, .html). May "
                          "be given more than once. Default: none.")
     group.addoption("--atomcheck-device", metavar="DEVICE", default=None,
                     choices=("cpu", "cuda", "auto"),
                     help="Device of the batched engine: cpu, cuda or auto. Default: ini "
                          "atomcheck_device or 'cpu'.")
+    group.addoption("--atomcheck-save-baseline", metavar="PATH", default=None,
+                    help="Save this run (every seed's values) as a JSON baseline for "
+                         "--atomcheck-compare. Default: none.")
+    group.addoption("--atomcheck-compare", metavar="PATH", default=None,
+                    help="Compare this run with a saved baseline; fail the run when a claim's "
+                         "per-seed values are significantly worse and its verdict worsened "
+                         "(see --atomcheck-compare-fail). Default: no comparison.")
+    group.addoption("--atomcheck-compare-fail", metavar="RULE", action="append", default=None,
+                    help="Also fail on: effect:10%% (a significant shift toward zero of more "
+                         "than 10%% of the baseline's effect), effect:0.02 (absolute), missing "
+                         "(a baseline claim absent from the run). May be repeated.")
+    _add_execution_options(group, parser)
     parser.addini("atomcheck_profile", "atomcheck settings profile", default="default")
     # Typed, so that pytest 9's native [tool.pytest] TOML tables may give numbers.
     parser.addini("atomcheck_alpha", "atomcheck significance level", type="float", default=None)
@@ -94,9 +110,91 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   default=None)
     parser.addini("atomcheck_inconclusive", "outcome of inconclusive verdicts: fail|skip|pass",
                   default="")
-    parser.addini("atomcheck_report", "report paths (.json, .md, .csv)", type="linelist",
+    parser.addini("atomcheck_report", "report paths (.json, .md, .csv, .html)", type="linelist",
                   default=[])
     parser.addini("atomcheck_device", "batched engine device: cpu|cuda|auto", default="")
+
+
+def _add_execution_options(group: Any, parser: pytest.Parser) -> None:
+    """Executors and the result cache (:mod:`atomcheck.executors`, :mod:`atomcheck.cache`)."""
+    group.addoption("--atomcheck-executor", metavar="NAME", default=None,
+                    help="Where sweeps train: serial (this process), processes (a local pool) "
+                         "or dask (Dask distributed). Default: ini atomcheck_executor or serial.")
+    group.addoption("--atomcheck-workers", metavar="N", type=_parse_workers, default=None,
+                    help="Worker processes of the processes executor and of a local Dask "
+                         "cluster. Default: ini atomcheck_workers or the CPU count.")
+    group.addoption("--atomcheck-dask-address", metavar="ADDRESS", default=None,
+                    help="tcp://host:port of a running Dask scheduler (with "
+                         "--atomcheck-executor=dask). Default: start a local cluster.")
+    group.addoption("--atomcheck-fdr", metavar="METHOD", default=None,
+                    help="Adjust every claim's p-value across the run before the report's "
+                         "verdicts are final: bh, by (false discovery rate), holm "
+                         "(family-wise) or none. Default: ini atomcheck_fdr or none.")
+    group.addoption("--atomcheck-cache-dir", metavar="DIR", default=None,
+                    help="Directory of the result cache (one JSON entry per configuration and "
+                         "seed). Default: ini atomcheck_cache_dir, else atomcheck-results in "
+                         "pytest's cache directory.")
+    group.addoption("--atomcheck-no-cache", action="store_true", default=False,
+                    help="Neither read nor write cached results: train everything.")
+    group.addoption("--atomcheck-clear-cache", action="store_true", default=False,
+                    help="Empty the result cache before the run.")
+    parser.addini("atomcheck_executor", "executor: serial|processes|dask", default="")
+    parser.addini("atomcheck_workers", "worker processes", type="int", default=None)
+    parser.addini("atomcheck_dask_address", "Dask scheduler address", default="")
+    parser.addini("atomcheck_cache_dir", "result cache directory", default="")
+    parser.addini("atomcheck_fdr", "suite-wide adjustment: none|bh|by|holm", default="")
+    _add_sequential_options(group, parser)
+
+
+def _parse_sequential_seeds(text: str) -> tuple[int, int]:
+    low, sep, high = str(text).partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        seeds = (int(low), int(high))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--atomcheck-sequential-seeds={text!r}: give MIN:MAX, the seeds at the first and "
+            "the last look, e.g. 5:20.") from None
+    try:
+        Settings(sequential_seeds=seeds)
+    except InvalidClaim as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return seeds
+
+
+def _parse_looks(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--atomcheck-sequential-looks={text!r} must be an "
+                                         "integer >= 1, e.g. 2.")
+    return value
+
+
+def _add_sequential_options(group: Any, parser: pytest.Parser) -> None:
+    """Sequential seeds (:mod:`atomcheck.sequential`)."""
+    group.addoption("--atomcheck-sequential", action="store_true", default=None,
+                    help="Sequential seeds: each claim looks at half its seeds first and adds "
+                         "more only while its verdict is inconclusive, alpha spent across the "
+                         "looks. Default: ini atomcheck_sequential or off.")
+    group.addoption("--atomcheck-sequential-seeds", metavar="MIN:MAX",
+                    type=_parse_sequential_seeds, default=None,
+                    help="Seeds at the first and the last look of every sequential claim "
+                         "(implies --atomcheck-sequential). Default: half of each claim's "
+                         "seeds, then all of them.")
+    group.addoption("--atomcheck-sequential-looks", metavar="K", type=_parse_looks,
+                    default=None,
+                    help="Looks per sequential claim. Default: ini atomcheck_sequential_looks "
+                         "or 2.")
+    parser.addini("atomcheck_sequential", "sequential seeds for every claim", type="bool",
+                  default=False)
+    parser.addini("atomcheck_sequential_seeds", "MIN:MAX seeds of sequential claims",
+                  default="")
+    parser.addini("atomcheck_sequential_looks", "looks per sequential claim", type="int",
+                  default=None)
 
 
 def _resolve_settings(config: pytest.Config) -> Settings:
@@ -118,9 +216,37 @@ def _resolve_settings(config: pytest.Config) -> Settings:
         device = opt.atomcheck_device or config.getini("atomcheck_device")
         if device:
             changes["device"] = device
+        executor = opt.atomcheck_executor or config.getini("atomcheck_executor")
+        if executor:
+            changes["executor"] = executor
+        workers = opt.atomcheck_workers or config.getini("atomcheck_workers")
+        if workers is not None:
+            changes["workers"] = _parse_workers(str(workers))
+        address = opt.atomcheck_dask_address or config.getini("atomcheck_dask_address")
+        if address:
+            changes["dask_address"] = address
+        fdr = opt.atomcheck_fdr or config.getini("atomcheck_fdr")
+        if fdr:
+            changes["fdr"] = fdr
+        changes.update(_sequential_settings(config))
         return settings.replace(**changes)
     except (AtomcheckError, argparse.ArgumentTypeError) as exc:
         raise pytest.UsageError(f"atomcheck: {exc}") from None
+
+
+def _sequential_settings(config: pytest.Config) -> dict[str, Any]:
+    opt = config.option
+    changes: dict[str, Any] = {}
+    seeds = opt.atomcheck_sequential_seeds or config.getini("atomcheck_sequential_seeds")
+    if seeds:
+        changes["sequential_seeds"] = (seeds if isinstance(seeds, tuple)
+                                       else _parse_sequential_seeds(str(seeds)))
+    looks = opt.atomcheck_sequential_looks or config.getini("atomcheck_sequential_looks")
+    if looks is not None:
+        changes["sequential_looks"] = _parse_looks(str(looks))
+    if opt.atomcheck_sequential or config.getini("atomcheck_sequential") or seeds:
+        changes["sequential"] = True
+    return changes
 
 
 def _report_paths(config: pytest.Config) -> list[str]:
@@ -132,7 +258,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "claim(claim_id, sources=(), seeds=10, alpha=None, expected='supported', reason=None, "
-        "statement=None, robust_over=None): an empirical claim tested by the `claim` fixture.",
+        "statement=None, robust_over=None, cache=True, negative_control=False, sequential=None): "
+        "an empirical claim tested by the `claim` fixture.",
     )
     config.stash[settings_key] = _resolve_settings(config)
     if config.stash[settings_key].device == "cuda":
@@ -151,6 +278,51 @@ def pytest_configure(config: pytest.Config) -> None:
             check_report_path(path)
         except InvalidClaim as exc:
             raise pytest.UsageError(str(exc)) from None
+    _check_gate_options(config)
+    _configure_execution(config)
+
+
+def _configure_execution(config: pytest.Config) -> None:
+    """Check the executor's scheduler and open the result cache, before any training."""
+    settings = config.stash[settings_key]
+    try:
+        if settings.dask_address:
+            check_scheduler(settings.dask_address)
+        opt = config.option
+        if opt.atomcheck_no_cache:
+            return
+        where = opt.atomcheck_cache_dir or config.getini("atomcheck_cache_dir")
+        if not where:
+            if getattr(config, "cache", None) is None:  # -p no:cacheprovider and no dir given
+                return
+            where = config.cache.mkdir("atomcheck-results")
+        cache = ResultCache(check_cache_dir(where))
+        if opt.atomcheck_clear_cache and not hasattr(config, "workerinput"):
+            cache.clear()
+        config.stash[cache_key] = cache
+    except InvalidClaim as exc:
+        raise pytest.UsageError(f"atomcheck: {exc}") from None
+
+
+def _check_gate_options(config: pytest.Config) -> None:
+    """Validate baseline and compare options before any training (a usage error, not a
+    traceback after a long run); the loaded baseline waits in the stash."""
+    opt = config.option
+    try:
+        if opt.atomcheck_save_baseline:
+            if not str(opt.atomcheck_save_baseline).lower().endswith(".json"):
+                raise InvalidClaim(f"--atomcheck-save-baseline={opt.atomcheck_save_baseline!r}: "
+                                   "a baseline is a JSON report; name it *.json.")
+            check_report_path(opt.atomcheck_save_baseline)
+        rules = parse_rules(opt.atomcheck_compare_fail or [])
+        if opt.atomcheck_compare_fail and not opt.atomcheck_compare:
+            raise InvalidClaim("--atomcheck-compare-fail needs --atomcheck-compare=BASELINE.json "
+                               "(the run to compare with).")
+        if opt.atomcheck_compare:
+            config.stash[baseline_key] = (load_run(opt.atomcheck_compare, role=(
+                "--atomcheck-compare baseline")), rules)
+    except (InvalidClaim, GateError) as exc:
+        raise pytest.UsageError(f"atomcheck: {exc}") from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -253,7 +425,7 @@ level_key = pytest.StashKey[int]()
 
 def _attach_engine_log(config: pytest.Config) -> None:
     write = _progress(config)
-    if write is None:
+    if write is None or write.mode != "lines":  # log lines only under -v
         return
     handler = _TerminalLogHandler(write)
     engine_log = logging.getLogger("atomcheck.engine")
@@ -264,21 +436,36 @@ def _attach_engine_log(config: pytest.Config) -> None:
     config.stash[handler_key] = handler
 
 
-def _progress(config: pytest.Config) -> Any:
+def _progress(config: pytest.Config) -> TerminalProgress | None:
+    """The run's progress display (:mod:`atomcheck.progress`), or None where it is quiet."""
+    if progress_key in config.stash:
+        return config.stash[progress_key]
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or config.option.verbose < 1 or hasattr(config, "workerinput"):
-        return None
-    capman = config.pluginmanager.get_plugin("capturemanager")
+    shown = None
+    if reporter is not None:
+        mode = progress_mode(config.option.verbose, bool(reporter.isatty()),
+                             hasattr(config, "workerinput"))
+        if mode != "off":
+            shown = TerminalProgress(reporter, config.pluginmanager.get_plugin(
+                "capturemanager"), mode)
+            config.pluginmanager.register(_ProgressEraser(shown), "atomcheck-progress")
+    config.stash[progress_key] = shown
+    return shown
 
-    def write(message: str) -> None:
-        # Progress must reach the terminal while the test's output is being captured.
-        if capman is not None:
-            with capman.global_and_fixture_disabled():
-                reporter.write_line(f"  atomcheck: {message}")
-        else:
-            reporter.write_line(f"  atomcheck: {message}")
 
-    return write
+progress_key = pytest.StashKey[TerminalProgress | None]()
+
+
+class _ProgressEraser:
+    """Erases a transient progress status before pytest writes the test's outcome."""
+
+    def __init__(self, shown: TerminalProgress) -> None:
+        self.shown = shown
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self) -> None:
+        """Runs before the terminal reporter's."""
+        self.shown.clear()
 
 
 @pytest.fixture
@@ -298,6 +485,9 @@ def claim(request: pytest.FixtureRequest) -> Iterator[Claim]:
         settings=item.config.stash[settings_key],
         variant=callspec.id if callspec is not None else None, nodeid=item.nodeid,
         progress=_progress(item.config),
+        cache=item.config.stash.get(cache_key, None) if kwargs.get("cache", True) else None,
+        negative_control=kwargs.get("negative_control", False),
+        sequential=kwargs.get("sequential"),
     )
     item.stash[_claim_key] = obj
     yield obj
@@ -328,6 +518,11 @@ def _settle(claim: Claim, settings: Settings) -> None:
     if claim.expected != "supported":
         header += f"\n  expected  {claim.expected}: {claim.reason}"
     message = f"{header}\n{verdict.explain()}\n  rerun     {_rerun(claim, settings)}"
+    if claim.negative_control:
+        if verdict.verdict != "supported":
+            return
+        pytest.fail("NEGATIVE CONTROL SUPPORTED (a false positive: its null is true by "
+                    f"construction)\n{message}", pytrace=False)
     if verdict.verdict == claim.expected:
         return
     if verdict.verdict == "inconclusive":
@@ -466,6 +661,8 @@ class _Recorder:
                "device": settings.device, "seeds": settings.seeds,
                "seed_base": settings.seed_base}
         run = build_run(self.entries, cfg)
+        run["suite"] = adjust_suite(run["claims"], settings.fdr, settings.alpha)
+        run["suite"]["negative_controls"] = negative_control_rate(run["claims"])
         unfinished = self.unfinished()
         cut_short = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR)
         run["partial"] = bool(unfinished) or cut_short
@@ -480,6 +677,7 @@ class _Recorder:
             terminalreporter.write_sep("=", "atomcheck verdicts")
             terminalreporter.write_line(render_table(run, width=terminalreporter._tw.fullwidth,
                                                      sources=self.config.option.verbose > 0))
+        self._suite(terminalreporter, run)
         if run["partial"] and run["unfinished"]:
             terminalreporter.write_line(f"atomcheck: partial run, {len(run['unfinished'])} "
                                         "claim(s) did not finish")
@@ -487,13 +685,63 @@ class _Recorder:
             written = write_report(path, run)
             terminalreporter.write_line(f"atomcheck: wrote {written}"
                                         + (" (partial)" if run["partial"] else ""))
+        self._gate(terminalreporter, run)
+
+    def _suite(self, terminalreporter: Any, run: dict[str, Any]) -> None:
+        """Say what the suite-wide adjustment changed (a claim it turns from its expected
+        verdict fails the run) and the negative controls' false-positive rate."""
+        suite = run["suite"]
+        if suite["method"] != "none":
+            terminalreporter.write_line(
+                f"atomcheck: --atomcheck-fdr={suite['method']} adjusted {suite['claims']} "
+                f"claims; {len(suite['changed'])} verdict(s) became inconclusive")
+            for claim in run["claims"]:
+                if "verdict_unadjusted" not in claim or claim.get("outcome") != "passed":
+                    continue
+                if claim.get("negative_control") or claim["verdict"] == claim.get("expected"):
+                    continue
+                claim["outcome"] = "failed"
+                label = claim["id"] + (f"[{claim['variant']}]" if claim.get("variant") else "")
+                terminalreporter.write_line(
+                    f"atomcheck: FAILED after adjustment {label}: {claim['message']}")
+                session = getattr(terminalreporter, "_session", None)
+                if session is not None and session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        controls = suite.get("negative_controls")
+        if controls:
+            terminalreporter.write_line(
+                f"atomcheck: negative controls: {controls['supported']} of "
+                f"{controls['controls']} supported (measured false-positive rate "
+                f"{controls['rate']:.2f}; alpha={run['config']['alpha']})")
+
+    def _gate(self, terminalreporter: Any, run: dict[str, Any]) -> None:
+        """Save the baseline, and compare with one: a regression fails the run."""
+        path = self.config.option.atomcheck_save_baseline
+        if path:
+            written = write_report(path, run)
+            terminalreporter.write_line(f"atomcheck: saved baseline {written}"
+                                        + (" (partial run)" if run["partial"] else ""))
+        saved = self.config.stash.get(baseline_key, None)
+        if saved is None:
+            return
+        baseline, rules = saved
+        result = compare_runs(baseline, run, alpha=self.config.stash[settings_key].alpha,
+                              rules=rules, baseline=str(self.config.option.atomcheck_compare))
+        terminalreporter.write_sep("=", "atomcheck compare")
+        terminalreporter.write_line(result.render())
+        session = getattr(terminalreporter, "_session", None)
+        if result.failed and session is not None and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 recorder_key = pytest.StashKey[_Recorder]()
+cache_key = pytest.StashKey[ResultCache]()
+baseline_key = pytest.StashKey[tuple[dict[str, Any], Rules]]()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Unregister the recorder and the engine log handler."""
+    """Unregister the recorder and the engine log handler; stop executors' clusters."""
+    close_session_executors()
     handler = config.stash.get(handler_key, None)
     if handler is not None:
         engine_log = logging.getLogger("atomcheck.engine")

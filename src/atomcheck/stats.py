@@ -134,7 +134,10 @@ class TestResult:
     ci_level : float
         Confidence level of ``ci`` (below 0.95 only where too few seeds allow no more).
     extra : dict
-        Test-specific extras (claimed direction, standardised size, margin...).
+        Test-specific extras (claimed direction, standardised size, margin...). Tests whose
+        effect is a mean or median of per-seed values keep those values, in seed order, as
+        ``per_seed`` (paired differences, Kendall taus, the values tested against a
+        threshold): the regression gate compares them between runs.
     """
 
     __test__ = False  # not a pytest test class
@@ -517,7 +520,7 @@ def trend_test(values: Any, *, increasing: bool, ci: bool = True) -> TestResult:
         n=n,
         sd=float(taus.std(ddof=1)),
         extra={"method": up.method, "alternative": _alternative(increasing), "levels": k,
-               "l_mean": l_mean, "l_sd": l_sd},
+               "l_mean": l_mean, "l_sd": l_sd, "per_seed": taus.tolist()},
     )
 
 
@@ -747,7 +750,8 @@ def paired_test(
         ci=_t_interval(d) if ci else _NO_CI,
         n=int(d.size),
         sd=sd,
-        extra={"dz": dz, "prob_improvement": prob, "alternative": _alternative(greater)},
+        extra={"dz": dz, "prob_improvement": prob, "alternative": _alternative(greater),
+               "per_seed": d.tolist()},
     )
 
 
@@ -786,7 +790,7 @@ def _equivalence(x: np.ndarray, center: float, margin: float, name: str, ci: boo
         n=int(x.size),
         sd=0.0 if _constant(x) else float(x.std(ddof=1)),
         extra={"margin": margin, "center": center, "p_lower": p_lo, "p_upper": p_hi,
-               "mean_test": mean_test},
+               "mean_test": mean_test, "per_seed": x.tolist()},
     )
 
 
@@ -870,7 +874,8 @@ def one_sample_test(
     ('sign_test', 7.0, 0.0352)
     """
     x = _as_1d(x, "x")
-    extra: dict[str, Any] = {"value": value, "alternative": _alternative(greater)}
+    extra: dict[str, Any] = {"value": value, "alternative": _alternative(greater),
+                             "per_seed": x.tolist()}
     effect_name, effect = "mean", float(x.mean())
     interval, ci_level = (_t_interval(x) if ci else _NO_CI), _CI_LEVEL
     if test in _MEAN_TESTS:

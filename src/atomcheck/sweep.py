@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from atomcheck.cache import ResultCache
 from atomcheck.errors import ClaimError, InvalidClaim
 from atomcheck.executors import Executor, SerialExecutor
+from atomcheck.fingerprint import Unfingerprintable, fingerprint
 
 __all__ = ["ByLevel", "Run", "Samples", "SharedSweep", "run_sweep", "check_levels",
            "accepted_names"]
@@ -398,16 +400,20 @@ def _batched_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequen
 def _module_configs(task: Any, configs: Sequence[dict[str, Any]], seeds: Sequence[int],
                     device: str, claim_id: str, batched: bool = True) -> list[list[Run]]:
     """Each configuration of a ``module_task`` with every seed at once (``torch.func``), or
-    per seed where the module cannot be batched (the reason is logged under ``-v``) or
-    ``batched`` is False: the same randomness streams either way, so a sweep's numbers do
-    not depend on the path."""
-    from atomcheck.engine.modules import run_module_task
+    per seed where the module cannot be batched (the reason is logged under ``-v``); with
+    ``batched`` False each seed trains alone on the same path (``fn(seed)``), so a sweep's
+    numbers do not depend on the path."""
+    from atomcheck.engine.modules import ModuleRun, run_module_task
 
     units = []
     for config in configs:
         try:
-            trained = run_module_task(task, list(seeds), config, device=device,
-                                      batched=batched)
+            if batched:
+                trained = run_module_task(task, list(seeds), config, device=device)
+            else:  # each seed alone on the same path: what fn(seed) gives
+                alone = [run_module_task(task, [s], config, device=device) for s in seeds]
+                trained = ModuleRun([r.metrics[0] for r in alone], "per-seed", "batched=False",
+                                    sum(r.wall_s for r in alone))
         except InvalidClaim as exc:
             raise _named(exc, claim_id) from exc
         except Exception as exc:
@@ -460,6 +466,7 @@ def run_sweep(
     claim_id: str = "<claim>",
     on_unit: Callable[[int, int, dict[str, Any]], None] | None = None,
     check_metrics: Callable[[Mapping[str, float]], None] | None = None,
+    cache: ResultCache | None = None,
 ) -> Samples:
     """Train ``fn`` on every configuration of ``levels`` × ``seeds``.
 
@@ -483,6 +490,9 @@ def run_sweep(
         Progress callback ``on_unit(done, total, config)`` after each configuration.
     check_metrics : callable, optional
         Called on the first run's metrics; raises to stop a sweep early.
+    cache : ResultCache, optional
+        Read each (configuration, seed) from it when present, train the rest, and store
+        each new run as soon as its unit finishes.
 
     Returns
     -------
@@ -497,7 +507,7 @@ def run_sweep(
     check_levels(fn, levels, seeds, claim_id=claim_id)
     with _single_threaded_blas():
         return _run_grid(fn, levels, seeds, executor or SerialExecutor(), device, batched,
-                         claim_id, on_unit, check_metrics)
+                         claim_id, on_unit, check_metrics, cache)
 
 
 @contextlib.contextmanager
@@ -511,55 +521,165 @@ def _single_threaded_blas() -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One piece of a sweep's work, sent to an executor: configurations × seeds.
+
+    ``configs`` are the arguments the training function receives (named levels already
+    expanded); ``mode`` says how they train: ``"batched"`` (the engine, every seed and
+    configuration at once), ``"per-seed"`` (``fn(seed, **config)`` one seed at a time) or
+    ``"module-per-seed"`` (a ``module_task``'s own per-seed loop).
+    """
+
+    fn: Any
+    configs: tuple[dict[str, Any], ...]
+    seeds: tuple[int, ...]
+    mode: str
+    device: str
+    claim_id: str
+
+
+def train_unit(unit: Unit) -> list[list[Run]]:
+    """Train ``unit``: for each of its configurations, one :class:`Run` per seed."""
+    configs, seeds = [dict(c) for c in unit.configs], list(unit.seeds)
+    if unit.mode == "batched":
+        return _batched_configs(unit.fn, configs, seeds, unit.device, unit.claim_id)
+    if unit.mode == "module-per-seed":
+        return _module_configs(unit.fn, configs, seeds, unit.device, unit.claim_id,
+                               batched=False)
+    return [_per_seed_unit(unit.fn, c, seeds, unit.claim_id) for c in configs]
+
+
+def _chunks(items: Sequence[Any], parts: int) -> list[list[Any]]:
+    size = max(1, math.ceil(len(items) / max(1, parts)))
+    return [list(items[k:k + size]) for k in range(0, len(items), size)]
+
+
+def _plan(missing: Sequence[Sequence[int]], batched: bool, workers: int
+          ) -> list[tuple[list[int], list[int]]]:
+    """(configuration indices, seeds) of each unit, for the pairs not read from the cache.
+
+    The first unit is a probe that trains alone, so a missing metric stops the sweep after
+    one run (after one configuration's seeds, when batched). Per-seed work is one unit per
+    run; batched work is cut into about ``workers`` pieces per group of configurations
+    missing the same seeds. The cut never changes a number: every seed's run is the same
+    whatever else shares its batch.
+    """
+    todo = [i for i, seeds in enumerate(missing) if seeds]
+    if not todo:
+        return []
+    first = todo[0]
+    if batched:
+        plan = [([first], list(missing[first]))]
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i in todo[1:]:  # configurations missing the same seeds train together
+            groups.setdefault(tuple(missing[i]), []).append(i)
+        for group, indices in groups.items():
+            plan.extend((chunk, list(group)) for chunk in _chunks(indices, workers))
+        return plan
+    # One seed at a time: each run is stored the moment it finishes.
+    return [([i], [seed]) for i in todo for seed in missing[i]]
+
+
+class _CachedRuns:
+    """The sweep's view of the result cache: runs by (configuration index, seed)."""
+
+    def __init__(self, cache: ResultCache | None, fn: Any, configs: Sequence[Mapping[str, Any]],
+                 device: str, claim_id: str) -> None:
+        self.cache = cache
+        self.keys: list[str | None] = []
+        if cache is None:
+            return
+        try:
+            fn_print = fingerprint(fn)
+            self._config_prints = [fingerprint(dict(c)) for c in configs]
+        except Unfingerprintable as exc:
+            log.info("%s: results not cached: %s", claim_id, exc)
+            self.cache = None
+            return
+        self._fn_print, self._device = fn_print, device
+
+    def _key(self, index: int, seed: int) -> str:
+        assert self.cache is not None
+        return self.cache.key(self._fn_print, self._config_prints[index], seed=seed,
+                              device=self._device)
+
+    def get(self, index: int, config: dict[str, Any], seed: int) -> Run | None:
+        if self.cache is None:
+            return None
+        payload = self.cache.get(self._key(index, seed))
+        if payload is None:
+            return None
+        return Run(dict(config), int(seed), {k: float(v) for k, v in payload["metrics"].items()},
+                   float(payload["wall_s"]), bool(payload["diverged"]), payload.get("history"))
+
+    def put(self, index: int, run: Run) -> None:
+        if self.cache is not None:
+            self.cache.put(self._key(index, run.seed),
+                           {"metrics": run.metrics, "wall_s": run.wall_s,
+                            "diverged": run.diverged, "history": run.history})
+
+
 def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence[int],
               executor: Executor, device: str, batched: bool | None, claim_id: str,
               on_unit: Callable[[int, int, dict[str, Any]], None] | None,
-              check_metrics: Callable[[Mapping[str, float]], None] | None) -> Samples:
+              check_metrics: Callable[[Mapping[str, float]], None] | None,
+              cache: ResultCache | None = None) -> Samples:
     factors = tuple(levels)
     configs = [dict(zip(factors, combo)) for combo in itertools.product(*levels.values())]
     if isinstance(fn, ByLevel):
         return _run_by_level(fn, levels, configs, seeds, executor, device, batched, claim_id,
-                             on_unit, check_metrics)
+                             on_unit, check_metrics, cache)
     use_batched = _is_batchable(fn) if batched is None else batched
-    runs: list[Run] = []
-    total = len(configs)
-
+    mode = ("batched" if use_batched else
+            "module-per-seed" if _is_module_task(fn) else "per-seed")
     named = {k: v for k, v in levels.items() if isinstance(v, Mapping)}
+    expanded = [_expand(c, named) for c in configs]
+    stored = _CachedRuns(cache, fn, expanded, device, claim_id)
+    found: dict[tuple[int, int], Run] = {}
+    for i, config in enumerate(configs):
+        for seed in seeds:
+            run = stored.get(i, config, int(seed))
+            if run is not None:
+                found[(i, int(seed))] = run
+    missing = [[int(s) for s in seeds if (i, int(s)) not in found] for i in range(len(configs))]
+    plan = _plan(missing, use_batched, executor.workers)
+    units = [Unit(fn, tuple(expanded[i] for i in indices), tuple(unit_seeds), mode, device,
+                  claim_id) for indices, unit_seeds in plan]
 
-    def relabel(config: dict[str, Any], runs: list[Run]) -> list[Run]:
-        return [Run(dict(config), r.seed, r.metrics, r.wall_s, r.diverged, r.history)
-                for r in runs]
+    def absorb(indices: list[int], trained: list[list[Run]]) -> None:
+        for i, runs in zip(indices, trained):
+            for r in runs:
+                run = Run(dict(configs[i]), r.seed, r.metrics, r.wall_s, r.diverged, r.history)
+                stored.put(i, run)  # at once: a run killed later keeps this one
+                found[(i, r.seed)] = run
 
-    def unit(config: dict[str, Any], unit_seeds: Sequence[int] = seeds) -> list[Run]:
-        if _is_module_task(fn):  # its per-seed loop, with the module path's dropout streams
-            return relabel(config, _module_configs(fn, [_expand(config, named)], unit_seeds,
-                                                   device, claim_id, batched=False)[0])
-        return relabel(config, _per_seed_unit(fn, _expand(config, named), unit_seeds, claim_id))
+    finished = {i for i, m in enumerate(missing) if not m}
 
-    def batched_unit(chunk: list[dict[str, Any]]) -> list[Run]:
-        outs = _batched_configs(fn, [_expand(c, named) for c in chunk], seeds, device, claim_id)
-        return [run for config, runs in zip(chunk, outs) for run in relabel(config, runs)]
+    def report(indices: list[int]) -> None:
+        # Progress counts whole configurations: all their seeds trained or cached.
+        done = [i for i in indices if i not in finished and all(
+            (i, int(s)) in found for s in seeds)]
+        finished.update(done)
+        if on_unit and done:
+            on_unit(len(finished), len(configs), configs[done[-1]])
 
-    # One seed of the first configuration runs alone (all its seeds, when batched) so that
-    # a missing metric stops the sweep after one run, not after all of them.
-    probe = batched_unit(configs[:1]) if use_batched else unit(configs[0], seeds[:1])
-    if check_metrics is not None:
-        check_metrics(probe[0].metrics)
-    runs.extend(probe)
-    if not use_batched and len(seeds) > 1:
-        runs.extend(unit(configs[0], seeds[1:]))
-    if on_unit:
-        on_unit(1, total, configs[0])
-    if use_batched and len(configs) > 1:
-        # The rest in one call, so configurations that share a step schedule share a batch.
-        runs.extend(batched_unit(configs[1:]))
-        if on_unit:
-            on_unit(total, total, configs[-1])
-    else:
-        for done, chunk in enumerate(executor.map(unit, configs[1:]), start=2):
-            runs.extend(chunk)
-            if on_unit:
-                on_unit(done, total, configs[done - 1])
+    if units:
+        absorb(plan[0][0], train_unit(units[0]))
+        report(plan[0][0])
+    if check_metrics is not None and found:
+        check_metrics(next(iter(found.values())).metrics)
+    try:
+        for (indices, _), trained in zip(plan[1:], executor.map(train_unit, units[1:])):
+            absorb(indices, trained)
+            report(indices)
+    except (InvalidClaim, ClaimError):
+        raise
+    except Exception as exc:  # the executor itself failed: a dead pool, a worker killed
+        raise ClaimError(f"{claim_id}: a unit of work failed on the {executor.name} executor "
+                         f"({type(exc).__name__}: {exc}); the runs finished before it are "
+                         "cached, so a rerun resumes from them.") from exc
+    runs = [found[(i, int(seed))] for i in range(len(configs)) for seed in seeds]
     return Samples(factors, configs, [int(s) for s in seeds], runs,
                    engine="batched" if use_batched else "per-seed")
 
@@ -567,14 +687,15 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
 def _run_by_level(fn: ByLevel, levels: Mapping[str, Any], configs: list[dict[str, Any]],
                   seeds: Sequence[int], executor: Executor, device: str, batched: bool | None,
                   claim_id: str, on_unit: Callable[[int, int, dict[str, Any]], None] | None,
-                  check_metrics: Callable[[Mapping[str, float]], None] | None) -> Samples:
+                  check_metrics: Callable[[Mapping[str, float]], None] | None,
+                  cache: ResultCache | None) -> Samples:
     """One sub-sweep per level of ``fn.factor``, merged back into one paired table."""
     others = {k: v for k, v in levels.items() if k != fn.factor}
     runs: dict[tuple[Any, ...], Run] = {}
     engines = set()
     for level in list(dict.fromkeys(levels[fn.factor])):
         sub = _run_grid(fn.functions[level], others, seeds, executor, device, batched,
-                        claim_id, on_unit, check_metrics)
+                        claim_id, on_unit, check_metrics, cache)
         engines.add(sub.engine)
         for r in sub.runs:
             config = {**r.config, fn.factor: level}

@@ -185,6 +185,14 @@ class Verdict:
         Power hints for inconclusive verdicts (``advice`` says why there is no count).
     settings : list of SettingResult
         Per-setting verdicts of a claim with open settings (empty otherwise).
+    per_seed : list of float or None
+        The deciding test's per-seed values, in seed order, whose mean (or median) is the
+        effect; None where the effect has none (a spread ratio). The regression gate
+        (:mod:`atomcheck.report.compare`) compares them between runs.
+    reference : float
+        The value the effect is tested against (0, a threshold, a floor, a centre).
+    alternative : {"greater", "less"} or None
+        The claimed direction of a directional test (None for equivalence and exact).
     """
 
     verdict: str
@@ -212,6 +220,9 @@ class Verdict:
     advice: str = ""
     message: str = ""
     settings: list[SettingResult] = field(default_factory=list)
+    per_seed: list[float] | None = None
+    reference: float = 0.0
+    alternative: str | None = None
 
     @property
     def pvalue(self) -> float:
@@ -229,7 +240,10 @@ class Verdict:
             "statistic": _num(self.statistic), "p_value": _num(self.p_value),
             "p_opposite": _num(self.p_opposite), "alpha": self.alpha,
             "effect": {"name": self.effect_name, "value": _num(self.effect),
-                       "ci": [_num(self.ci[0]), _num(self.ci[1])], "ci_level": 0.95},
+                       "ci": [_num(self.ci[0]), _num(self.ci[1])], "ci_level": 0.95,
+                       "per_seed": None if self.per_seed is None
+                       else [_num(v) for v in self.per_seed],
+                       "reference": _num(self.reference), "alternative": self.alternative},
             "n_seeds": self.n_seeds, "metric": self.metric, "expectation": self.expectation,
             "levels": [lv.to_dict() for lv in self.levels],
             "members": [m.to_dict() for m in self.members],
@@ -633,6 +647,8 @@ class Expectation:
             diverged_policy=self.diverged, omitted=omitted,
             counterexample=r.extra.get("counterexample"),
             detectable_effect=detectable, seeds_needed=needed, advice=advice,
+            per_seed=r.extra.get("per_seed"), reference=_reference(r),
+            alternative=r.extra.get("alternative"),
         )
 
     def _power_result(self, result: stats.TestResult) -> stats.TestResult:
@@ -682,8 +698,18 @@ def paired_result(a: np.ndarray, b: np.ndarray, *, greater: bool, of: str,
         return stats.paired_test(a, b, greater=greater, test=test, ci=ci)
     shifted = stats.paired_test(a - floor, b, greater=greater, test=test, ci=ci)
     interval = stats.ConfidenceInterval(shifted.ci.low + floor, shifted.ci.high + floor)
+    per_seed = [v + floor for v in shifted.extra["per_seed"]]  # A − B, as the effect
     return replace(shifted, effect=shifted.effect + floor, ci=interval,
-                   extra={**shifted.extra, "min_effect": floor})
+                   extra={**shifted.extra, "min_effect": floor, "per_seed": per_seed})
+
+
+def _reference(result: stats.TestResult) -> float:
+    """The value the effect is tested against (its null): a floor, a threshold, the
+    centre of an equivalence margin, else 0. The regression gate measures from it."""
+    for key in ("min_effect", "center", "value"):
+        if is_number(result.extra.get(key)):
+            return float(result.extra[key])
+    return 0.0
 
 
 def _tested_effect(result: stats.TestResult) -> stats.TestResult:

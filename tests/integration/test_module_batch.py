@@ -107,15 +107,29 @@ def test_batched_agrees_with_the_plain_per_seed_loop(data, model) -> None:
     assert_same(batched, plain, atol=1e-12, rtol=1e-12)
 
 
-def test_plain_reference_loop_is_module_tasks_loop() -> None:
+def test_a_module_tasks_own_call_equals_that_seed_in_a_batched_run() -> None:
+    # fn(seed) trains the seed alone on the module path (a seed axis of one): the same data
+    # order and dropout masks as in a batched sweep, so the numbers are identical.
+    from atomcheck.engine.modules import run_module_task
+
     def factory(n_features: int, n_classes: int) -> nn.Module:
-        return bn_mlp(n_features, n_classes).double()
+        return ResidualDropoutMLP(n_features, n_classes).double()
 
     fn = module_task(factory, digits, data_args={"n_train": N_TRAIN}, optimizer="adam", **TRAIN)
-    for seed in (0, 1):
-        mine = train_module_solo(factory, digits(seed=seed, n_train=N_TRAIN), seed,
-                                 optimizer="adam", reference=True, **TRAIN)
-        assert_same([mine], [fn(seed)])
+    batched = run_module_task(fn, SEEDS, {"lr": 0.02})
+    assert batched.path == "batched"
+    assert_same(batched.metrics, [fn(s, lr=0.02) for s in SEEDS])
+    # ... and the plain per-seed loop (the module called directly) agrees to rounding.
+    plain = [train_module_solo(factory, digits(seed=s, n_train=N_TRAIN), s, optimizer="adam",
+                               reference=True, **dict(TRAIN, lr=0.02)) for s in SEEDS]
+    assert_same(batched.metrics, plain, atol=1e-12, rtol=1e-12)
+
+
+def test_a_module_tasks_own_call_falls_back_like_the_batched_run(data) -> None:
+    fn = module_task(ItemInForward, digits, data_args={"n_train": N_TRAIN}, **TRAIN)
+    mine = fn(1)
+    plain = train_module_solo(ItemInForward, data[1], 1, reference=True, **TRAIN)
+    assert_same([mine], [plain])
 
 
 def test_dropout_masks_come_from_each_seeds_stream(data) -> None:
@@ -312,8 +326,8 @@ def test_a_module_task_trains_batched_and_matches_its_per_seed_calls(caplog) -> 
     assert run.path == "batched"
     assert any("config {'width': 12, 'lr': 0.1}: batched module path over 3 seeds"
                in r.getMessage() for r in caplog.records)
-    # fn(seed) is the plain loop: equal to rounding.
-    assert_same(run.metrics, [fn(s, width=12, lr=0.1) for s in SEEDS], atol=1e-12, rtol=1e-12)
+    # fn(seed) trains that seed alone on the same path: equal bit for bit.
+    assert_same(run.metrics, [fn(s, width=12, lr=0.1) for s in SEEDS])
     with pytest.raises(InvalidClaim, match="unknown factor 'depth'"):
         run_module_task(fn, SEEDS, {"depth": 2})
 
@@ -356,6 +370,5 @@ def test_a_dropout_sweep_gives_the_same_numbers_batched_or_per_seed() -> None:
                        batch_size=32, optimizer="sgd", lr=0.05)
     batched = run_sweep(task, {"lr": [0.05, 0.1]}, [0, 1, 2])
     alone = run_sweep(task, {"lr": [0.05, 0.1]}, [0, 1, 2], batched=False)
-    # Both paths draw each seed's dropout masks from that seed's own stream.
-    np.testing.assert_allclose(batched.matrix("train_loss"), alone.matrix("train_loss"),
-                               rtol=1e-10)
+    # Per seed, each seed trains alone on the same path: the same numbers bit for bit.
+    np.testing.assert_array_equal(batched.matrix("train_loss"), alone.matrix("train_loss"))

@@ -244,3 +244,37 @@ def test_run_module_task_passes_the_tools(data) -> None:
     alone = [train_module_solo(factory, d, s, factory_kwargs={"width": 12}, lr=0.5,
                                batch_size=32, epochs=3, **tools) for d, s in zip(data, SEEDS)]
     assert_same(run.metrics, alone)
+
+
+def test_module_task_takes_the_tools_as_factors_and_as_fixed_settings(data) -> None:
+    from atomcheck.engine.modules import TOOL_NAMES
+    from atomcheck.sweep import run_sweep
+
+    def factory(n_features: int, n_classes: int) -> nn.Module:
+        return mlp(n_features, n_classes).double()
+
+    fn = module_task(factory, digits, data_args={"n_train": 96}, batch_size=32, epochs=3,
+                     lr=0.5, lr_schedule="cosine")
+    assert set(TOOL_NAMES) <= fn.factor_names()
+    # A swept tool (clip_norm) and a fixed one (lr_schedule): batched sweep, fn(seed) and
+    # each seed alone with the same tools give the same numbers, bit for bit.
+    sweep = run_sweep(fn, {"clip_norm": [0.1, 1.0], "early_stopping": [1]}, SEEDS)
+    assert sweep.engine == "batched"
+    for clip in (0.1, 1.0):
+        tools = {"clip_norm": clip, "lr_schedule": "cosine", "early_stopping": 1}
+        alone = [train_module_solo(factory, d, s, lr=0.5, batch_size=32, epochs=3, **tools)
+                 for d, s in zip(data, SEEDS)]
+        own = [fn(s, clip_norm=clip, early_stopping=1) for s in SEEDS]
+        assert_same(own, alone)
+        config = [{"clip_norm": clip, "early_stopping": 1}]
+        for key in ("train_loss", "test_accuracy", "stopped_epoch"):
+            assert sweep.matrix(key, config)[:, 0].tolist() == [r[key] for r in alone], key
+    # The tools change training (clipping at 0.1 is not clipping at 1.0).
+    assert fn(0, clip_norm=0.1)["train_loss"] != fn(0, clip_norm=1.0)["train_loss"]
+    # A config value wins over the task's fixed tool; run_module_task's keyword loses to both.
+    assert_same([fn(0, lr_schedule=None)], [train_module_solo(
+        factory, data[0], 0, lr=0.5, batch_size=32, epochs=3)])
+    with pytest.raises(InvalidClaim, match="unknown keyword"):
+        module_task(factory, digits, clip_nrom=1.0)
+    with pytest.raises(InvalidClaim, match="clip_norm=-1"):
+        fn(0, clip_norm=-1.0)

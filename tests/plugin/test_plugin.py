@@ -409,7 +409,7 @@ def test_verdicts_land_in_junit_xml_once(pytester: pytest.Pytester) -> None:
 def test_verbose_shows_progress_and_sources(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_claims=CLAIMS)
     result = pytester.runpytest("-v", "-k", "up")
-    result.stdout.fnmatch_lines(["*atomcheck: demo.rise[[]up[]]: 4/4 configs (x=4)*",
+    result.stdout.fnmatch_lines(["*atomcheck: demo.rise[[]up[]]: x=4 · seeds 40/40 (4/4 configs)",
                                  "*sources: doc.txt §1*"])
 
 

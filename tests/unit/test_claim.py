@@ -62,7 +62,8 @@ def test_progress_is_reported_per_configuration() -> None:
     claim = Claim("demo.progress", seeds=2, progress=messages.append)
     claim.sweep(lambda seed, x: {"y": x}, x=[1, 2, 3])
     claim.expect(Rises("y", along="x"))
-    assert messages == [f"demo.progress: {i}/3 configs (x={i})" for i in (1, 2, 3)]
+    assert messages == [f"demo.progress: x={i} · seeds {2 * i}/6 ({i}/3 configs)"
+                        for i in (1, 2, 3)]
 
 
 def test_profile_scaling_is_floored_at_a_decidable_seed_count() -> None:

@@ -21,9 +21,16 @@ Randomness is owned by the library and drawn the same way in both paths:
 Seed *k* batched equals seed *k* alone by construction: :func:`train_module_solo` runs the
 same code with a seed axis of one, and every kernel treats each seed's slice alike whatever
 the number of seeds (bit for bit in float64, tested up to 12 seeds; float32 to rounding).
-Evaluation calls each seed's slice without ``vmap`` (the same call in both). The plain loop
-(``train_module_solo(..., reference=True)``, ``module_task``'s loop calling the module
-directly) agrees to rounding: a matmul and a batched matmul sum in different orders.
+Evaluation calls each seed's slice without ``vmap`` (the same call in both). A
+``module_task``'s own call ``fn(seed)`` is that solo path too, so it gives what seed *k*
+gives in a batched sweep. The plain loop (``train_module_solo(..., reference=True)``, the
+module called directly; also the per-seed fallback) agrees to rounding: a matmul and a
+batched matmul sum in different orders.
+
+A plain ``nn.Sequential`` of known layers (Linear, Conv2d, pooling, BatchNorm1d, Flatten/
+Unflatten, element-wise activations, dropout) skips ``vmap``: :mod:`atomcheck.engine.packed`
+runs a hand-packed forward on the stacked parameters (convolutions as im2col plus one
+batched matmul over seeds), measured faster; every other module runs under ``vmap``.
 
 Buffers (BatchNorm running statistics, ``num_batches_tracked``, or any buffer a module
 updates in place or by reassignment) are returned from the vmapped call and stored per seed.
@@ -32,9 +39,12 @@ Training tools act per seed: ``clip_norm`` clips each seed's gradient by its own
 norm (as ``clip_grad_norm_`` on that seed's model; never a norm across seeds),
 ``clip_value`` clamps element-wise, ``lr_schedule`` sets the shared lr per epoch,
 ``early_stopping`` retires a seed (held at the parameters and buffers it stopped with) when
-its training loss stalls, and ``return_state``/``resume`` with :func:`save_checkpoint` and
-:func:`load_checkpoint` carry the batched state (with or without optimiser state) across
-runs. All are equal to each seed alone (tests/integration/test_module_toolbox.py).
+its training loss stalls, ``lr_plateau`` cuts a seed's own learning rate when its training
+loss or held-out accuracy stalls (each seed's update scaled by its factor: exactly a
+per-seed lr, since torch's element-wise optimisers keep state that does not depend on lr),
+and ``return_state``/``resume`` with :func:`save_checkpoint` and :func:`load_checkpoint`
+carry the batched state (with or without optimiser state) across runs. All are equal to
+each seed alone (tests/integration/test_module_toolbox.py, test_module_lr_plateau.py).
 
 What cannot be batched is detected before training (recurrent layers, other dropout
 kinds, optimisers not known to be element-wise, modules or datasets whose shapes differ
@@ -59,6 +69,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from atomcheck.engine.packed import packed_plan
 from atomcheck.errors import InvalidClaim
 from atomcheck.seeding import derive_seed, rng
 
@@ -82,7 +93,10 @@ _REGRESSION_LOSSES = ("mse", "abs", "fourth_power", "constant")
 _ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam",
                 "Rprop", "ASGD")
 #: Training-tool keywords of :func:`train_modules` (beyond ``module_task``'s arguments).
-TOOL_NAMES = ("clip_norm", "clip_value", "lr_schedule", "lr_step", "lr_gamma", "early_stopping")
+TOOL_NAMES = ("clip_norm", "clip_value", "lr_schedule", "lr_step", "lr_gamma", "early_stopping",
+              "lr_plateau", "lr_plateau_factor", "lr_plateau_min", "lr_plateau_monitor")
+#: What ``lr_plateau`` watches: each seed's epoch training loss, or its held-out accuracy.
+_MONITORS = ("train_loss", "test_accuracy")
 _OTHER_DROPOUT = ("Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
 
 
@@ -349,6 +363,13 @@ def _evaluate(loss: str, n_classes: int, out: torch.Tensor, y: torch.Tensor) -> 
     return {"loss": value, "mse": float(((out - y) ** 2).mean())}
 
 
+def _accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Share of rows whose arg-max is the label, as a float64 scalar tensor."""
+    import torch
+
+    return (out.argmax(-1) == y).to(torch.float64).mean()
+
+
 def _metric_names(n_classes: int) -> tuple[str, ...]:
     if n_classes:
         return ("train_loss", "train_accuracy", "test_loss", "test_accuracy",
@@ -434,6 +455,10 @@ class _Tools:
     lr_step: int = 10
     lr_gamma: float = 0.1
     early_stopping: int | None = None
+    lr_plateau: int | None = None
+    lr_plateau_factor: float = 0.5
+    lr_plateau_min: float = 1.0 / 1024
+    lr_plateau_monitor: str = "train_loss"
 
     def __post_init__(self) -> None:
         for name in ("clip_norm", "clip_value"):
@@ -451,6 +476,17 @@ class _Tools:
         p = self.early_stopping
         if p is not None and not (isinstance(p, int) and not isinstance(p, bool) and p >= 1):
             raise InvalidClaim(f"early_stopping={p!r} must be a patience (int >= 1) or None.")
+        q = self.lr_plateau
+        if q is not None and not (isinstance(q, int) and not isinstance(q, bool) and q >= 1):
+            raise InvalidClaim(f"lr_plateau={q!r} must be a patience (int >= 1) or None.")
+        if not 0 < self.lr_plateau_factor < 1:
+            raise InvalidClaim(f"lr_plateau_factor={self.lr_plateau_factor!r} must lie in "
+                               "(0, 1), e.g. 0.5 (halve) or 0.1.")
+        if not 0 < self.lr_plateau_min <= 1:
+            raise InvalidClaim(f"lr_plateau_min={self.lr_plateau_min!r} must lie in (0, 1].")
+        if self.lr_plateau_monitor not in _MONITORS:
+            raise InvalidClaim(f"lr_plateau_monitor={self.lr_plateau_monitor!r} is not one of "
+                               f"{list(_MONITORS)}.")
 
     def lr_factor(self, epoch: int, epochs: int) -> float:
         """The factor on the base learning rate during epoch ``epoch`` (0-based)."""
@@ -539,6 +575,69 @@ class _EarlyStop:
         self.stopped = state["stopped"].clone().to(self.stopped.device)
         se = state["stopped_epoch"].clone().to(self.stopped.device)
         self.stopped_epoch = se.masked_fill(~self.stopped, epochs)
+
+
+class _LrPlateau:
+    """Per-seed learning-rate cuts when a seed's progress stalls.
+
+    003's "learning rate schedule" (Nielsen): cut the rate by a factor (2 or 10) whenever
+    progress stalls, down to 1/1024 of the start. Each seed watches its own signal, lower is
+    better (its epoch's mean mini-batch loss, as :class:`_EarlyStop`, or minus its held-out
+    accuracy): after ``patience`` epochs without a new best its factor is multiplied by ``cut`` (never below ``floor``) and
+    the wait restarts. The factor scales that seed's parameter update, which equals scaling
+    its learning rate for every element-wise ``torch.optim`` optimiser the batched path
+    accepts (their state never depends on lr and their step is linear in it).
+    """
+
+    def __init__(self, patience: int | None, cut: float, floor: float, S: int,
+                 device: Any) -> None:
+        import torch
+
+        self.patience, self.cut, self.floor = patience, cut, floor
+        self.best = torch.full((S,), math.inf, dtype=torch.float64, device=device)
+        self.wait = torch.zeros(S, dtype=torch.int64, device=device)
+        self.factor = torch.ones(S, dtype=torch.float64, device=device)
+        self.cuts = torch.zeros(S, dtype=torch.int64, device=device)
+
+    @property
+    def active(self) -> bool:
+        return self.patience is not None
+
+    def update(self, epoch_mean: Any, training: Any) -> None:
+        """After an epoch: count stalls of the seeds still ``training`` and cut their rate."""
+        import torch
+
+        if self.patience is None:
+            return
+        loss = epoch_mean.to(torch.float64)
+        better = training & (loss < self.best)
+        self.best = torch.where(better, loss, self.best)
+        self.wait = torch.where(better, torch.zeros_like(self.wait),
+                                torch.where(training, self.wait + 1, self.wait))
+        cut = training & (self.wait >= self.patience) & (self.factor > self.floor)
+        self.factor = torch.where(cut, torch.clamp(self.factor * self.cut, min=self.floor),
+                                  self.factor)
+        self.cuts = self.cuts + cut.to(self.cuts.dtype)
+        self.wait = torch.where(cut, torch.zeros_like(self.wait), self.wait)
+
+    def scale(self, before: Sequence[Any], params: Sequence[Any]) -> None:
+        """Rows with a factor below 1 move ``factor`` times their optimiser step."""
+        import torch
+
+        if self.patience is None or not bool((self.factor < 1).any()):
+            return
+        with torch.no_grad():
+            for old, p in zip(before, params):
+                f = _row_mask(self.factor, p).to(p.dtype)
+                p.copy_(torch.where(_row_mask(self.factor < 1, p), old + f * (p - old), p))
+
+    def state(self) -> dict[str, Any]:
+        return {"best": self.best.clone(), "wait": self.wait.clone(),
+                "factor": self.factor.clone(), "cuts": self.cuts.clone()}
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        for key in ("best", "wait", "factor", "cuts"):
+            setattr(self, key, state[key].clone().to(getattr(self, key).device))
 
 
 def _row_mask(mask: Any, t: Any) -> Any:
@@ -661,8 +760,9 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
     (batched matmul and plain matmul sum in different orders, ~1e-16 per operation).
 
     ``tools`` are :func:`train_modules`'s ``clip_norm``, ``clip_value``, ``lr_schedule``,
-    ``lr_step``, ``lr_gamma`` and ``early_stopping`` (the plain loop uses
-    ``clip_grad_norm_``/``clip_grad_value_`` on the one model).
+    ``lr_step``, ``lr_gamma``, ``early_stopping`` and ``lr_plateau`` (with its factor and
+    floor); the plain loop uses ``clip_grad_norm_``/``clip_grad_value_`` on the one model and
+    sets the optimiser's lr for ``lr_plateau``.
 
     Examples
     --------
@@ -702,11 +802,14 @@ def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optim
         tools = tools or _Tools()
         base_lrs = [float(g["lr"]) for g in opt.param_groups]
         stop = _EarlyStop(tools.early_stopping, 1, epochs, device)
+        plateau = _LrPlateau(tools.lr_plateau, tools.lr_plateau_factor, tools.lr_plateau_min,
+                             1, device)
         clip = tools.clip_norm is not None or tools.clip_value is not None
         module.train()
         for epoch in range(epochs):
-            if tools.lr_schedule is not None:
-                _set_lr(opt, base_lrs, tools.lr_factor(epoch, epochs))
+            if tools.lr_schedule is not None or plateau.active:
+                _set_lr(opt, base_lrs,
+                        tools.lr_factor(epoch, epochs) * float(plateau.factor[0]))
             epoch_sum = torch.zeros(1, dtype=_module_dtype(module), device=device)
             n_batches = 0
             order = torch.as_tensor(shuffle.permutation(n), device=device)
@@ -743,6 +846,14 @@ def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optim
             if diverged:
                 break
             alive = torch.ones(1, dtype=torch.bool, device=device)
+            if plateau.active:
+                signal = epoch_sum / max(n_batches, 1)
+                if tools.lr_plateau_monitor == "test_accuracy":
+                    module.eval()
+                    with torch.no_grad():
+                        signal = -_accuracy(module(xt), yt).reshape(1)
+                    module.train()
+                plateau.update(signal, alive)
             if bool(stop.update(epoch_sum / max(n_batches, 1), epoch, alive).any()):
                 break
         module.eval()
@@ -751,6 +862,8 @@ def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optim
                           _evaluate(loss, nc, module(xt), yt), diverged)
         if tools.early_stopping is not None:
             row["stopped_epoch"] = float(stop.stopped_epoch[0])
+        if plateau.active:
+            row["lr_factor"] = float(plateau.factor[0])
         return row
 
 
@@ -805,11 +918,15 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
     tools = tools or _Tools()
     base_lrs = [float(g["lr"]) for g in opt.param_groups]
     stop = _EarlyStop(tools.early_stopping, S, epochs, device)
+    plateau = _LrPlateau(tools.lr_plateau, tools.lr_plateau_factor, tools.lr_plateau_min, S,
+                         device)
     alive = torch.ones(S, dtype=torch.bool, device=device)
     start_epoch = 0
     if resume is not None:
         start_epoch, alive = _load_state(resume, seeds, params, buffers, opt, source, stop,
                                          epochs, device)
+        if plateau.active and "lr_plateau" in resume:
+            plateau.load(resume["lr_plateau"])
     frozen_p = {k: v.detach().clone() for k, v in params.items()}
     frozen_b = {k: v.clone() for k, v in buffers.items()}
 
@@ -855,6 +972,15 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                 for shape, p in dropout_shapes(size)]
 
     step = vmap(step_fn, randomness="error")
+    # A Sequential of known layers with a convolution runs a hand-packed forward instead
+    # of vmap (engine.packed: measured faster; the same path at any number of seeds).
+    plan = packed_plan(base.m, tuple(X.shape[2:]), loss, nc, _is_seed_dropout)
+    if plan is not None:
+        def step(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor, masks: list
+                 ) -> tuple[torch.Tensor, dict]:
+            new_b = dict(b)
+            return plan.losses(p, xb, yb, masks, loss, nc, new_b), new_b
+
     base.train()
     first = True
     before = _python_state(base.m)
@@ -896,7 +1022,10 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                 torch.where(training, losses, torch.zeros_like(losses)).sum().backward()
                 if tools.clip_norm is not None or tools.clip_value is not None:
                     _clip_stacked([p.grad for p in params.values()], tools)
+                pre_step = ([v.detach().clone() for v in params.values()] if plateau.active
+                            else [])
                 opt.step()
+                plateau.scale(pre_step, list(params.values()))
                 if bool(stop.stopped.any()):  # retired rows keep the state they stopped at
                     with torch.no_grad():
                         for key, v in params.items():
@@ -907,6 +1036,19 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
             if not bool(training.any()):
                 break
             done = epoch + 1
+            if plateau.active:
+                signal = epoch_sum / max(n_batches, 1)
+                if tools.lr_plateau_monitor == "test_accuracy":
+                    # Each seed's slice without vmap, as the final evaluation (eval mode:
+                    # no dropout mask is drawn, BatchNorm reads its running statistics).
+                    base.eval()
+                    with torch.no_grad():
+                        signal = -torch.stack([_accuracy(functional_call(
+                            base, ({k: v[j] for k, v in params.items()},
+                                   {k: v[j] for k, v in buffers.items()}), (XT[j],))[0], YT[j])
+                            for j in range(S)])
+                    base.train()
+                plateau.update(signal, training)
             now = stop.update(epoch_sum / max(n_batches, 1), epoch, alive)
             if bool(now.any()):
                 for key, v in params.items():
@@ -938,6 +1080,8 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
             row = _finish(nc, tr, te, not bool(alive[k]))
             if tools.early_stopping is not None:
                 row["stopped_epoch"] = float(stop.stopped_epoch[k])
+            if plateau.active:
+                row["lr_factor"] = float(plateau.factor[k])
             results.append(row)
     run_state = None
     if want_state:
@@ -947,6 +1091,8 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                      "optimizer": copy.deepcopy(opt.state_dict()),
                      "dropout": [g.get_state() for g in source.generators],
                      "alive": alive.clone(), "early_stopping": stop.state()}
+        if plateau.active:
+            run_state["lr_plateau"] = plateau.state()
     return results, run_state
 
 
@@ -974,7 +1120,9 @@ def _load_state(state: Mapping[str, Any], seeds: Sequence[int], params: dict[str
     for k in list(buffers):
         buffers[k] = state["buffers"][k].to(device=buffers[k].device, dtype=buffers[k].dtype)
     if "optimizer" in state:
-        opt.load_state_dict(state["optimizer"])
+        # A copy: load_state_dict keeps tensors that need no cast, and the resumed steps
+        # would then update the caller's checkpoint state in place.
+        opt.load_state_dict(copy.deepcopy(state["optimizer"]))
     for g, st in zip(source.generators, state["dropout"]):
         g.set_state(st)
     stop.load(state["early_stopping"], epochs)
@@ -989,6 +1137,8 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
                   batched: bool = True, label: str = "", clip_norm: float | None = None,
                   clip_value: float | None = None, lr_schedule: Any = None, lr_step: int = 10,
                   lr_gamma: float = 0.1, early_stopping: int | None = None,
+                  lr_plateau: int | None = None, lr_plateau_factor: float = 0.5,
+                  lr_plateau_min: float = 1.0 / 1024, lr_plateau_monitor: str = "train_loss",
                   resume: Any = None, return_state: bool = False) -> ModuleRun:
     """Train ``factory`` for every seed, batched when possible, else per seed.
 
@@ -1028,6 +1178,19 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
         epochs stops, keeps the parameters, buffers it had then, and its metrics get
         ``stopped_epoch`` (the epochs it trained; ``epochs`` if it never stopped). The
         others train on, so each seed equals itself alone.
+    lr_plateau : int, optional
+        Patience for per-seed learning-rate cuts (003's "learning rate schedule"): when a
+        seed's training loss (its epoch's mean mini-batch loss) has not reached a new best
+        for this many epochs, its rate is multiplied by ``lr_plateau_factor`` (default 0.5),
+        never below ``lr_plateau_min`` (default 1/1024) of the scheduled rate, and the wait
+        restarts. Its metrics get ``lr_factor`` (the final factor). Per seed: a cut scales
+        that seed's update, which is exactly a lower lr for element-wise optimisers.
+    lr_plateau_factor, lr_plateau_min
+        The cut factor and the floor of the ``lr_plateau`` factor.
+    lr_plateau_monitor : {"train_loss", "test_accuracy"}
+        What ``lr_plateau`` watches: the epoch's training loss, or each seed's accuracy on
+        its held-out split after the epoch (003's "validation accuracy"; classification
+        only): a cut follows ``lr_plateau`` epochs without a new best.
     resume : dict or path, optional
         A state (``run.state``) or a checkpoint file (:func:`save_checkpoint`) of the same
         seeds and model: training continues from its epoch up to ``epochs`` (the total).
@@ -1048,7 +1211,12 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
     for ds in data_per_seed:
         _check(ds, loss)
     make_opt = _optimizer_factory(optimizer, lr, momentum)
-    tools = _Tools(clip_norm, clip_value, lr_schedule, lr_step, lr_gamma, early_stopping)
+    tools = _Tools(clip_norm, clip_value, lr_schedule, lr_step, lr_gamma, early_stopping,
+                   lr_plateau, lr_plateau_factor, lr_plateau_min, lr_plateau_monitor)
+    if lr_plateau is not None and lr_plateau_monitor == "test_accuracy" and not any(
+            ds.n_classes for ds in data_per_seed):
+        raise InvalidClaim("lr_plateau_monitor='test_accuracy' needs class labels; a "
+                           "regression task can watch 'train_loss'.")
     if isinstance(resume, (str, bytes)) or hasattr(resume, "__fspath__"):
         resume = load_checkpoint(resume)
     common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,

@@ -84,6 +84,7 @@ class BatchedRun:
                                                       for _ in range(self.n_rows)]
         self.snaps: list[list[list[np.ndarray]]] = [[] for _ in range(self.n_rows)]
         self.final_w: list[list[np.ndarray] | None] = [None] * self.n_rows
+        self.final_b: list[list[np.ndarray]] = [[] for _ in range(self.n_rows)]
         self.diverged = [False] * self.n_rows
         if self.want_snaps:
             self._snapshot()
@@ -245,6 +246,7 @@ class BatchedRun:
             orig = self.alive[r]
             self.diverged[orig] = True
             self.final_w[orig] = [tensor_to_numpy(w[r]) for w in self.W]
+            self.final_b[orig] = [tensor_to_numpy(b[r]).reshape(-1) for b in self.B]
         keep_rows = [r for r in range(len(self.alive)) if r not in set(bad)]
         keep = torch.as_tensor(keep_rows, dtype=torch.long, device=self.dev)
 
@@ -361,8 +363,10 @@ class BatchedRun:
                                            for _ in range(self.n_rows)]
         if self.alive:
             ws = [tensor_to_numpy(w) for w in self.W]
+            bs = [tensor_to_numpy(b) for b in self.B]
             for r, (orig, m) in enumerate(zip(self.alive, self.evaluate())):
                 self.final_w[orig] = [w[r] for w in ws]
+                self.final_b[orig] = [b[r].reshape(-1) for b in bs]
                 m = {k: m[k] for k in names}
                 if all(math.isfinite(v) for v in m.values()):
                     metrics[orig] = m
@@ -378,5 +382,5 @@ class BatchedRun:
                     hist[key] = values + [math.nan] * (spec.epochs - len(values))
             out.append(TrainResult(metrics[orig], hist, self.final_w[orig] or [],
                                    self.snaps[orig] if spec.snapshots else [],
-                                   self.diverged[orig], wall))
+                                   self.diverged[orig], wall, self.final_b[orig]))
         return out

@@ -1,4 +1,4 @@
-"""Renderers for a run: terminal table, Markdown, CSV, JSON schema v1.
+"""Renderers for a run: terminal table, Markdown, CSV, HTML, JSON schema v1.
 
 Each takes the run document (:func:`atomcheck.report.schema.build_run`) and returns text;
 none touches the terminal. ``write_report(path, run)`` picks the format by suffix.
@@ -12,14 +12,17 @@ from typing import Any
 
 from atomcheck.errors import InvalidClaim
 from atomcheck.report.csv import render_csv
+from atomcheck.report.html import render_html
 from atomcheck.report.markdown import render_markdown
 from atomcheck.report.schema import SCHEMA, build_run, render_json
 from atomcheck.report.table import render_table
 
-__all__ = ["SCHEMA", "build_run", "render_csv", "render_json", "render_markdown", "render_table",
+__all__ = ["SCHEMA", "build_run", "render_csv", "render_html", "render_json", "render_markdown",
+           "render_table",
            "write_report", "REPORT_SUFFIXES"]
 
-REPORT_SUFFIXES = {".json": render_json, ".md": render_markdown, ".csv": render_csv}
+REPORT_SUFFIXES = {".json": render_json, ".md": render_markdown, ".csv": render_csv,
+                   ".html": render_html}
 
 
 def check_report_path(path: str) -> None:

@@ -46,10 +46,14 @@ def fmt_verdict(entry: dict[str, Any]) -> str:
 
 
 def fmt_seeds(entry: dict[str, Any]) -> str:
-    """Seeds used, with diverged runs when any."""
+    """Seeds used (of the most a sequential claim could use: ``6/10``), with diverged runs
+    when any."""
     n = entry.get("n_seeds")
     div = entry.get("diverged") or 0
     text = "-" if n is None else str(n)
+    sequential = entry.get("sequential") or {}
+    if n is not None and sequential.get("max_seeds"):
+        text = f"{text}/{sequential['max_seeds']}"
     return f"{text} ({div}/{entry.get('total_runs')} div.)" if div else text
 
 

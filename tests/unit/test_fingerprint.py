@@ -1,0 +1,116 @@
+"""Fingerprints change exactly when the code or data a result depends on changes."""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import sys
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from atomcheck.fingerprint import Unfingerprintable, fingerprint, is_user_module
+
+
+def _load(tmp_path, name: str, source: str):
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+HELPER_CALLER = """
+    import math
+
+    SCALE = {scale}
+
+    def helper(x):
+        return x * SCALE
+
+    def train(seed, lr):
+        return {{"y": helper(lr) + math.sqrt(seed)}}
+"""
+
+
+def test_editing_a_helper_the_function_calls_changes_its_fingerprint(tmp_path):
+    before = fingerprint(_load(tmp_path, "fp_mod_a", HELPER_CALLER.format(scale=2)).train)
+    same = fingerprint(_load(tmp_path, "fp_mod_a", HELPER_CALLER.format(scale=2)).train)
+    after = fingerprint(_load(tmp_path, "fp_mod_a", HELPER_CALLER.format(scale=3)).train)
+    assert before == same
+    assert before != after
+
+
+def test_a_helper_in_another_user_module_is_followed(tmp_path):
+    sys.path.insert(0, str(tmp_path))
+    try:
+        _load(tmp_path, "fp_helpers", "def f(x):\n    return x + 1\n")
+        caller = _load(tmp_path, "fp_caller", """
+            import fp_helpers
+
+            def train(seed):
+                return {"y": fp_helpers.f(seed)}
+        """)
+        first = fingerprint(caller.train)
+        _load(tmp_path, "fp_helpers", "def f(x):\n    return x + 2\n")
+        assert fingerprint(caller.train) != first
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_partial_closure_and_defaults_are_part_of_the_fingerprint():
+    def train(seed, lr=0.1):
+        return {"y": lr}
+
+    assert fingerprint(functools.partial(train, lr=0.1)) != fingerprint(
+        functools.partial(train, lr=0.2))
+
+    def make(k):
+        def inner(seed):
+            return {"y": k}
+        return inner
+
+    assert fingerprint(make(1)) != fingerprint(make(2))
+    assert fingerprint(make(1)) == fingerprint(make(1))
+
+
+@dataclass(frozen=True)
+class Spec:
+    width: int
+    lr: float
+
+
+def test_data_by_value():
+    assert fingerprint(Spec(8, 0.1)) == fingerprint(Spec(8, 0.1))
+    assert fingerprint(Spec(8, 0.1)) != fingerprint(Spec(8, 0.2))
+    a = np.arange(6.0)
+    assert fingerprint(a) == fingerprint(a.copy())
+    assert fingerprint(a) != fingerprint(a + 1e-12)
+    assert fingerprint({"x": [1, 2]}) != fingerprint({"x": (1, 2)})
+    assert fingerprint(float("nan")) == fingerprint(float("nan"))
+
+
+def test_recursion_terminates():
+    def fact(seed, n=3):
+        return 1 if n <= 1 else n * fact(seed, n - 1)
+
+    assert len(fingerprint(fact)) == 64
+
+
+def test_library_code_is_named_not_read():
+    assert fingerprint(np.mean) == fingerprint(np.mean)
+    assert fingerprint(np.mean) != fingerprint(np.median)
+    assert not is_user_module("numpy") and not is_user_module("atomcheck.sweep")
+    assert is_user_module(__name__)
+
+
+def test_an_object_without_a_reproducible_description_is_refused():
+    class Opaque:
+        __slots__ = ()
+
+    with pytest.raises(Unfingerprintable, match="reproducible"):
+        fingerprint(Opaque())
