@@ -185,11 +185,13 @@ def train_epoch(model: torch.nn.Module, loader: Iterator[Any]) -> None:
 
 
 @pytest.mark.claim(claim_id="data.async_loading", sources=[SOURCE_ASYNC], seeds=10,
-                   robust_over={"workers": [2]}, expected="refuted",
-                   reason="on this shared 2-core machine DataLoader's worker processes made the "
-                          "epoch slower, not faster (1 worker +16%, 2 workers +65%): handing "
-                          "each batch from a worker process to the trainer costs more than "
-                          "overlapping the 20 ms read saves when the cores are oversubscribed")
+                   robust_over={"workers": [2]}, expected="conditional",
+                   reason="it depends on the worker count and on spare cores: in the whole-"
+                          "catalog run (2 cores, nothing else running) 2 workers cut the epoch "
+                          "by 26% while 1 worker made it 7% slower; with the cores "
+                          "oversubscribed (load 10-15) both were slower (+14%, +17%), since "
+                          "handing each batch from a worker process costs more than the "
+                          "overlap saves")
 def test_async_loading_is_faster(claim, benchmark):
     """Asynchronous (prefetching) loading finishes an epoch faster than synchronous loading
     when reading is slow.
@@ -224,6 +226,12 @@ def test_async_loading_is_faster(claim, benchmark):
     saves; the document's claim presumes spare cores for the reader. On an idle machine
     the verdict may well flip to supported: this claim's verdict is a property of the
     machine's load as much as of the loader, which its report should say.
+    Whole-catalog run (lead, `pytest claims/ -n 2 --dist loadfile`, nothing else running on
+    the 2 cores; seeds 0-9): conditional — one worker refuted (epoch log10 +0.030 [0.020,
+    0.041], 7% slower), two workers supported (-0.129 [-0.150, -0.108], 26% faster). The
+    expectation was set to conditional from that run, the machine's normal state for the
+    catalog; on an oversubscribed machine the claim reads refuted and fails, and that is a
+    finding about the machine.
     """
     timings = BenchmarkTimings(benchmark, claim, train_epoch, prepare=prepare_epoch,
                                metric="epoch_s")

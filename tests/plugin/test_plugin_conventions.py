@@ -119,7 +119,7 @@ def test_a_complete_xdist_run_is_not_partial(pytester: pytest.Pytester) -> None:
     assert len(run["claims"]) == 2 and run["partial"] is False and run["unfinished"] == []
 
 
-def test_csv_and_junit_carry_the_json_numbers(pytester: pytest.Pytester) -> None:
+def test_csv_markdown_and_junit_carry_the_json_numbers(pytester: pytest.Pytester) -> None:
     import csv
     import xml.etree.ElementTree as ET
 
@@ -138,7 +138,7 @@ def test_lr(claim):
     claim.expect(Rises("y", along="x"))
 ''')
     pytester.runpytest("--atomcheck-report=r.json", "--atomcheck-report=r.csv",
-                       "--junitxml=j.xml").assert_outcomes(passed=1)
+                       "--atomcheck-report=r.md", "--junitxml=j.xml").assert_outcomes(passed=1)
     claim = json.loads((pytester.path / "r.json").read_text())["claims"][0]
     rows = list(csv.DictReader((pytester.path / "r.csv").read_text().splitlines()))
     assert [r["setting"] for r in rows] == ["", "base", "lr=2.0"]
@@ -153,3 +153,12 @@ def test_lr(claim):
     assert float(props["atomcheck.ci_low"]) == claim["effect"]["ci"][0]
     assert props["atomcheck.n_seeds"] == "6"
     assert json.loads(props["atomcheck"])["id"] == "demo.lr"
+    from atomcheck.report._format import fmt_effect, fmt_p
+
+    markdown = (pytester.path / "r.md").read_text()
+    claim_row = next(line for line in markdown.splitlines() if "demo.lr" in line)
+    assert "conditional" in claim_row and fmt_effect(claim) in claim_row
+    for setting in claim["settings"]:  # one row per open setting, same numbers as the JSON
+        row = next(line for line in markdown.splitlines()
+                   if f"| {setting['setting']}" in line or f"{setting['setting']} |" in line)
+        assert fmt_p(setting) in row and setting["verdict"] in row
