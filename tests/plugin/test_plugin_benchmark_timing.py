@@ -29,6 +29,14 @@ def test_nap(claim, benchmark):
 '''
 
 
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The inner runs are not xdist workers, even when this suite runs under ``-n 2``:
+    pytest-benchmark reads PYTEST_XDIST_WORKER from the environment and would switch off."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_TESTRUNUID", raising=False)
+
+
 def _levels(path):
     (entry,) = json.loads(path.read_text())["claims"]
     return entry, {lv["config"]["ms"]: lv["values"] for lv in entry["levels"]}

@@ -971,11 +971,12 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
         return [source.draw_all(shape, p, dtype, torch.device(device))
                 for shape, p in dropout_shapes(size)]
 
-    step = vmap(step_fn, randomness="error")
     # A Sequential of known layers with a convolution runs a hand-packed forward instead
     # of vmap (engine.packed: measured faster; the same path at any number of seeds).
     plan = packed_plan(base.m, tuple(X.shape[2:]), loss, nc, _is_seed_dropout)
-    if plan is not None:
+    if plan is None:
+        step = vmap(step_fn, randomness="error")
+    else:
         def step(p: dict, b: dict, xb: torch.Tensor, yb: torch.Tensor, masks: list
                  ) -> tuple[torch.Tensor, dict]:
             new_b = dict(b)
