@@ -196,7 +196,7 @@ def test_fdr_adjusts_across_the_run_and_counts_negative_controls(pytester: pytes
     assert p_border == pytest.approx(0.031982421875)
     plain.assert_outcomes(passed=3)
     result = pytester.runpytest("--atomcheck-fdr=holm", "--atomcheck-report=holm.json",
-                                "-p", "no:cacheprovider")
+                                "--atomcheck-report=holm.md", "-p", "no:cacheprovider")
     adjusted = _by_id(pytester.path / "holm.json")
     assert adjusted["demo.borderline"]["verdict"] == "inconclusive"
     assert adjusted["demo.borderline"]["verdict_unadjusted"] == "supported"
@@ -205,6 +205,10 @@ def test_fdr_adjusts_across_the_run_and_counts_negative_controls(pytester: pytes
     result.stdout.fnmatch_lines(["*--atomcheck-fdr=holm adjusted 3 claims; 1 verdict(s)*",
                                  "*FAILED after adjustment demo.borderline*"])
     assert result.ret == pytest.ExitCode.TESTS_FAILED
+    markdown = (pytester.path / "holm.md").read_text()
+    assert ("Suite-wide adjustment: `holm` across 3 claims; 1 verdict(s) became inconclusive: "
+            "`demo.borderline`.") in markdown
+    assert "Negative controls: 0 of 1 supported (measured false-positive rate 0.00)." in markdown
 
 
 @pytest.mark.slow

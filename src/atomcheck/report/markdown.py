@@ -38,6 +38,7 @@ def render_markdown(run: dict[str, Any]) -> str:
     out.append("")
     out.append("Outcomes: " + (", ".join(f"{v} {k}" for k, v in sorted(counts.items())) or "none"))
     out.append("")
+    out.extend(_suite_lines(run.get("suite") or {}))
     if run.get("partial"):
         unfinished = run.get("unfinished") or []
         out.append(f"**Partial run**: cut short before every claim finished; "
@@ -71,3 +72,19 @@ def render_markdown(run: dict[str, Any]) -> str:
     if sources:
         out += ["", "Sources: " + "; ".join(sources)]
     return "\n".join(out) + "\n"
+
+
+def _suite_lines(suite: dict[str, Any]) -> list[str]:
+    """The suite-wide adjustment and the negative controls' measured false-positive rate."""
+    lines = []
+    if suite.get("method", "none") != "none":
+        changed = suite.get("changed") or []
+        lines.append(f"Suite-wide adjustment: `{suite['method']}` across {suite.get('claims', 0)} "
+                     f"claims; {len(changed)} verdict(s) became inconclusive"
+                     + (": " + ", ".join(f"`{c['id']}`" for c in changed) if changed else "")
+                     + ".")
+    controls = suite.get("negative_controls")
+    if controls:
+        lines.append(f"Negative controls: {controls['supported']} of {controls['controls']} "
+                     f"supported (measured false-positive rate {controls['rate']:.2f}).")
+    return [*lines, ""] if lines else []
