@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atomcheck.errors import InvalidClaim
-from atomcheck.seeding import derive_seed, rng
+from atomcheck.seeding import SOURCES, derive_seed, rng, stream_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -187,7 +187,7 @@ def init_params(spec: MLPSpec, sizes: list[tuple[int, int]], seed: int) -> list[
     """
     import torch
 
-    gen = torch.Generator().manual_seed(derive_seed(seed, "init"))
+    gen = torch.Generator().manual_seed(derive_seed(stream_seed(seed, "init", spec.hold), "init"))
     out = []
     for n_in, n_out in sizes:
         w = _draw_weight(spec, n_in, n_out, gen)
@@ -376,6 +376,10 @@ class MLPSpec:
     history, snapshots, grad_norms : bool
         Record per-epoch metrics, weights (epoch 0 = initial), mean per-layer gradient norms.
     dtype : {"float32", "float64"}
+    hold : tuple of {"data", "init", "order", "dropout"}
+        Sources of randomness held fixed: a held source draws from the same stream for
+        every seed (:func:`atomcheck.seeding.stream_seed`), so only the others vary;
+        ``atomcheck.toolbox.variance_sources`` breaks a metric's variance down by source.
 
     Examples
     --------
@@ -406,6 +410,7 @@ class MLPSpec:
     snapshots: bool = False
     grad_norms: bool = False
     dtype: str = "float32"
+    hold: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         put = object.__setattr__
@@ -443,6 +448,11 @@ class MLPSpec:
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _bad(name, getattr(self, name), "must be True or False", "Pass a bool.")
             put(self, name, bool(getattr(self, name)))
+        hold = (self.hold,) if isinstance(self.hold, str) else self.hold
+        if not isinstance(hold, (tuple, list)) or not set(hold) <= set(SOURCES):
+            raise _bad("hold", self.hold, f"must name sources of randomness among {SOURCES}",
+                       "Pass e.g. hold=('data',) to give every seed the same data sample.")
+        put(self, "hold", tuple(sorted(set(hold), key=SOURCES.index)))
         if self.shared_hidden and (len(self.widths) < 2 or len(set(self.widths)) != 1):
             raise _bad("shared_hidden", True, f"needs >= 2 equal hidden widths, got "
                        f"widths={self.widths}", "Use equal widths such as (32, 32, 32).")
@@ -647,8 +657,8 @@ def train(spec: MLPSpec, data: Dataset, *, seed: int, device: str = "cpu") -> Tr
         norms.append((gamma, beta, running))
         params += [gamma, beta]
     opt = torch_optimizer(spec.optimizer, params, spec.lr, spec.momentum)
-    shuffle = rng(seed, "shuffle")
-    dgen = dropout_generator(seed) if spec.dropout else None
+    shuffle = rng(stream_seed(seed, "order", spec.hold), "shuffle")
+    dgen = dropout_generator(stream_seed(seed, "dropout", spec.hold)) if spec.dropout else None
     bs = min(spec.batch_size, n)
     keys = history_names(n_classes)
     history: dict[str, list[float]] = {k: [] for k in keys} if spec.history else {}
@@ -815,9 +825,11 @@ class Task:
         return data_kwargs, self.model.replace(**changes) if changes else self.model
 
     def dataset(self, seed: int, config: Mapping[str, Any]) -> Dataset:
-        """The dataset seed ``seed`` trains on under ``config``."""
-        data_kwargs, _ = self.split_config(config)
-        return self.data(seed=seed, **(self.data_args | data_kwargs))
+        """The dataset seed ``seed`` trains on under ``config`` (the same for every seed
+        when the spec holds the ``data`` source fixed)."""
+        data_kwargs, spec = self.split_config(config)
+        return self.data(seed=stream_seed(seed, "data", spec.hold),
+                         **(self.data_args | data_kwargs))
 
     def result_metrics(self, result: TrainResult) -> dict[str, float]:
         """The metric dict for one result: its metrics, extra metrics and ``diverged``."""
@@ -836,9 +848,9 @@ class Task:
     def run(self, seed: int, config: Mapping[str, Any], device: str | None = None
             ) -> dict[str, float]:
         """Train one seed through the per-seed trainer and return its metrics."""
-        data_kwargs, spec = self.split_config(config)
-        data = self.data(seed=seed, **(self.data_args | data_kwargs))
-        return self.result_metrics(train(spec, data, seed=seed, device=device or self.device))
+        spec = self.split_config(config)[1]
+        return self.result_metrics(train(spec, self.dataset(seed, config), seed=seed,
+                                         device=device or self.device))
 
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
         """Train seed ``seed`` under ``config`` (never raises on divergence)."""

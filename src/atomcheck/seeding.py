@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["seed_sequence", "rng", "derive_seed"]
+__all__ = ["seed_sequence", "rng", "derive_seed", "SOURCES", "HELD_SEED", "stream_seed"]
 
 
 def _purpose_words(purpose: str) -> list[int]:
@@ -54,3 +54,25 @@ def derive_seed(seed: int, purpose: str) -> int:
     """
     state = seed_sequence(seed, purpose).generate_state(2, dtype=np.uint32)
     return int((int(state[0]) << 31) ^ int(state[1])) & ((1 << 63) - 1)
+
+
+#: The sources of randomness a training run draws from, each its own stream of the seed:
+#: the data sample, the initial weights, the order of the data, the dropout masks.
+SOURCES = ("data", "init", "order", "dropout")
+
+#: The seed every held source uses: a held source is the same for every seed of a sweep.
+HELD_SEED = 0
+
+
+def stream_seed(seed: int, source: str, hold: tuple[str, ...] | frozenset[str] = ()) -> int:
+    """The seed that ``source``'s stream draws from: ``seed``, or :data:`HELD_SEED` when the
+    source is held fixed (so that only the other sources vary from seed to seed).
+
+    Examples
+    --------
+    >>> stream_seed(7, "init"), stream_seed(7, "init", hold=("init",))
+    (7, 0)
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source={source!r} must be one of {SOURCES}")
+    return HELD_SEED if source in hold else int(seed)

@@ -282,8 +282,8 @@ def train_task_configs(task: Task, seeds: Sequence[int], configs: Sequence[Mappi
     results: list[list[TrainResult] | None] = [None] * len(configs)
     batch: list[tuple[int, MLPSpec, list[Dataset]]] = []
     for c, config in enumerate(configs):
-        data_kwargs, spec = task.split_config(config)
-        datasets = [task.data(seed=s, **(task.data_args | data_kwargs)) for s in seeds]
+        spec = task.split_config(config)[1]
+        datasets = [task.dataset(s, config) for s in seeds]
         reason = supports(spec) or _same_shapes(datasets)
         if reason is not None:
             log.info("task %r, config %s: per-seed path because %s", task.name, dict(config),

@@ -31,7 +31,7 @@ from atomcheck.models import (TrainResult, activate, classification_metrics, dro
                               dropout_generator, epoch_lr, history_names, layer_plan,
                               metric_names, norm_apply, output_size, residual_at,
                               tensor_to_numpy, torch_dtype)
-from atomcheck.seeding import rng
+from atomcheck.seeding import rng, stream_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -69,9 +69,10 @@ class BatchedRun:
         self._set_params()
         self.opt = Optimizer(self.params, self.W, self.specs)
         self.check_limit = min(check_limit(s.loss, self.dt) for s in self.specs)
-        self.shuffles = [rng(s, "shuffle") for s in self.seeds]
-        self.dgens = [dropout_generator(s) if sp.dropout else None
-                      for s, sp in zip(self.seeds, self.specs)]
+        self.shuffles = [rng(stream_seed(s, "order", sp.hold), "shuffle")
+                         for s, sp in zip(self.seeds, self.specs)]
+        self.dgens = [dropout_generator(stream_seed(s, "dropout", sp.hold)) if sp.dropout
+                      else None for s, sp in zip(self.seeds, self.specs)]
         self.dropout = any(sp.dropout for sp in self.specs)
         self.alive = list(range(self.n_rows))
         self._set_runs()
