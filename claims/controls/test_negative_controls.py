@@ -7,6 +7,11 @@ prints the share that did as the run's measured false-positive rate (expected �
 and 0 of 3 most of the time: at alpha = 0.05 three controls all stay unsupported with
 probability ≥ 0.95³ ≈ 0.86). With ``--atomcheck-fdr`` they are adjusted with the rest.
 
+No open settings (no ``robust_over``), on purpose: a control's null is true by
+construction under every learning rate, budget, width or metric, so no setting could make
+its "supported" anything but a false positive; open settings would only multiply the
+chances of one, and the run's measured false-positive rate is meant per control claim.
+
 Set-up: the §8-§12 mixture of the first document (two 12-d Gaussians, means 1 apart in
 every dimension; 200 train / 100 balanced test) and a small net (12-16-2, ReLU, SGD at
 lr=0.01, batch 16) trained 5 epochs (the controls need no accuracy, only a real training run).

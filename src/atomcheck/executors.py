@@ -82,21 +82,23 @@ def _register_user_modules() -> None:
                 continue
 
 
-def _dumps(payload: Any) -> bytes:
+def _dumps_all(fn: Callable[[T], R], items: Sequence[T]) -> list[bytes]:
+    """``(fn, item)`` pickled for each item; the user's modules are registered once."""
     import cloudpickle
 
     _register_user_modules()
-    return cloudpickle.dumps(payload)  # type: ignore[no-any-return]
+    return [cloudpickle.dumps((fn, item)) for item in items]
 
 
 def run_pickled(blob: bytes) -> Any:
-    """Worker side: unpickle ``(fn, item)`` and return ``fn(item)``."""
+    """Worker side: unpickle ``(fn, item)`` (made by :func:`_dumps_all`) and return
+    ``fn(item)``."""
     import pickle
 
     from atomcheck.models import configure_torch
 
     configure_torch(threads=1)
-    fn, item = pickle.loads(blob)  # noqa: S301 - our own bytes, made by _dumps in this run
+    fn, item = pickle.loads(blob)  # noqa: S301 - our own bytes, made by _dumps_all in this run
     return fn(item)
 
 
@@ -130,7 +132,7 @@ class ProcessExecutor:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        blobs = [_dumps((fn, item)) for item in items]
+        blobs = _dumps_all(fn, items)
         context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
         pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)),
                                    mp_context=context)
@@ -203,7 +205,7 @@ class DaskExecutor:
         if not items:
             return
         client = self.client()
-        futures = client.map(run_pickled, [_dumps((fn, item)) for item in items], pure=False)
+        futures = client.map(run_pickled, _dumps_all(fn, items), pure=False)
         try:
             for future in futures:
                 yield future.result()
