@@ -78,8 +78,10 @@ def make_net(n_features: int, n_classes: int, frozen: bool = False):
 
 def transfer_task(seeds: list[int]):
     """The sweep's function: ``start`` "pretrained" or "scratch" on the target task."""
-    weights = pretrain(make_net, [digit_classes(seed=s, classes=SOURCE_CLASSES) for s in seeds],
-                       seeds, **RECIPE)
+    # Pre-trained on first use: a sweep read wholly from the result cache never pre-trains.
+    weights = functools.partial(
+        pretrain, make_net, [digit_classes(seed=s, classes=SOURCE_CLASSES) for s in seeds],
+        list(seeds), **RECIPE)
     warm = warm_start(make_net, weights, keep=lambda name: name.startswith("trunk."))
 
     def net(seed: int, n_features: int, n_classes: int, start: str = "scratch",

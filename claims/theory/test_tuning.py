@@ -40,7 +40,7 @@ from typing import Any
 
 import pytest
 
-from atomcheck import Beats
+from atomcheck import Beats, Memo
 from atomcheck.data import digits
 from atomcheck.models import MLPSpec, TrainResult
 from atomcheck.seeding import rng
@@ -84,8 +84,9 @@ def _block(seed: int) -> tuple[int, ...]:
 
 #: Every trial trained in this process: (seed, spec, part) -> its result. A search that
 #: repeats another's trials (tune.log_space at 4 trials = the first 4 of its 8 draws)
-#: reads them from here instead of training them again.
-_TRIALS: dict[tuple[int, MLPSpec, str], TrainResult] = {}
+#: reads them from here instead of training them again. A Memo: what it holds depends on
+#: which claims trained before, so it stays out of the result cache's fingerprints.
+_TRIALS: dict[tuple[int, MLPSpec, str], TrainResult] = Memo()
 
 
 def _trained(wanted: list[tuple[int, MLPSpec, str]]) -> list[TrainResult]:

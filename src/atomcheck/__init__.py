@@ -9,6 +9,7 @@ from __future__ import annotations
 from atomcheck.claim import Claim
 from atomcheck.config import Settings, get_profile, load_profile, register_profile
 from atomcheck.errors import AtomcheckError, ClaimError, InvalidClaim, UnderpoweredWarning
+from atomcheck.memo import Memo
 from atomcheck.shapes import Dips, Peaks, Saturates, Slope
 from atomcheck.stats import ConfidenceInterval, TestResult
 from atomcheck.sweep import ByLevel, Samples, SharedSweep, run_sweep
@@ -39,6 +40,7 @@ __all__ = [
     "Expectation",
     "Falls",
     "InvalidClaim",
+    "Memo",
     "Peaks",
     "Rises",
     "Samples",

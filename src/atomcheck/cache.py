@@ -74,11 +74,13 @@ def check_cache_dir(path: str | os.PathLike[str]) -> Path:
 
 @dataclass
 class CacheStats:
-    """What one cache saw: entries read, written, and found corrupt (their paths)."""
+    """What one cache saw: entries read, written, and found corrupt (their paths); and
+    why a training function's results could not be cached (``uncacheable``: messages)."""
 
     hits: int = 0
     writes: int = 0
     corrupt: list[str] = field(default_factory=list)
+    uncacheable: list[str] = field(default_factory=list)
 
 
 class ResultCache:

@@ -22,6 +22,8 @@ from atomcheck.config import Settings, _check_alpha
 from atomcheck.errors import AtomcheckError, InvalidClaim
 from atomcheck.cache import ResultCache
 from atomcheck.executors import Executor, get_executor, session_executor
+from atomcheck.randomness import (parse_variance_sources, plan_variance_sources,
+                                  variance_record, variant_levels)
 from atomcheck.robust import SETTING_FACTOR, Setting, combine, parse_settings
 from atomcheck.sequential import (Look, LookResult, SequentialDesign, adjusted_p,
                                   parse_sequential, run_looks)
@@ -83,6 +85,15 @@ class Claim:
         first and adds the rest only while the verdict is inconclusive; ``(min, max)`` or
         ``(min, max, looks)`` fixes the looks; ``False`` keeps the fixed design even under
         ``--atomcheck-sequential``; None follows the run's settings.
+    variance_sources : bool or list of str, optional
+        Break the variance across seeds of the expectation's metric down by source of
+        randomness (:mod:`atomcheck.randomness`): ``True`` for every source the training
+        function draws from, or a list such as ``["init", "order"]``. After the verdict,
+        each configuration of the sweep (base setting) also trains once per source with
+        only that source varying, on the claim's seeds (``configs × sources`` extra runs
+        per seed, through the cache and executors); the report's ``variance_by_source``
+        gives each source's variance and share. Needs a training function with a ``hold``
+        factor; the verdict never reads these runs.
 
     Examples
     --------
@@ -111,6 +122,7 @@ class Claim:
         cache: ResultCache | None = None,
         negative_control: bool = False,
         sequential: Any = None,
+        variance_sources: Any = None,
     ) -> None:
         self.settings = settings or Settings()
         if not isinstance(claim_id, str) or not claim_id:
@@ -146,8 +158,11 @@ class Claim:
         self.cache = cache
         self.negative_control = bool(negative_control)
         self.cached_runs = 0
+        self.stored_runs = 0
         self.sequential = sequential
         self._sequential_design()  # a bad value fails now, before any training
+        self.variance_sources = parse_variance_sources(variance_sources, claim_id=claim_id)
+        self.variance_by_source: dict[str, Any] | None = None
         self.design: SequentialDesign | None = None
         self.looks: list[LookResult] = []
         self.stopped_at: Look | None = None
@@ -215,6 +230,10 @@ class Claim:
                                   expectation=expectation, claim_id=self.claim_id)
         expectations = [self._under(expectation, s) for s in settings]
         self._fit_seeds_to_test(expectation)
+        sources = plan_variance_sources(self.variance_sources, self._fn,
+                                        levels=self._sweep_levels,
+                                        settings=settings, n_seeds=self.n_seeds,
+                                        claim_id=self.claim_id)
         start = time.perf_counter()
         levels, names = self._levels_with_settings(settings)
         def check_metrics(metrics: Mapping[str, float]) -> None:
@@ -224,7 +243,9 @@ class Claim:
         options: dict[str, Any] = dict(
             executor=self._executor(), device=self.settings.device, claim_id=self.claim_id,
             on_unit=self._on_unit, check_metrics=check_metrics, cache=self.cache)
-        hits = self.cache.stats.hits if self.cache is not None else 0
+        stats = self.cache.stats if self.cache is not None else None
+        hits, writes, refused = ((stats.hits, stats.writes, len(stats.uncacheable))
+                                 if stats is not None else (0, 0, 0))
         design = self._fit_design(expectation)
         if design is None:
             self.samples = self._train(levels, self.seeds, options)
@@ -232,8 +253,13 @@ class Claim:
         else:
             verdict = self._expect_sequential(design, settings, expectations, names, levels,
                                               options)
-        if self.cache is not None:
-            self.cached_runs = self.cache.stats.hits - hits
+        if sources:
+            self._train_variance_sources(sources, expectation.metric, names[0], options)
+        if stats is not None:
+            self.cached_runs = stats.hits - hits
+            self.stored_runs = stats.writes - writes
+            for note in dict.fromkeys(stats.uncacheable[refused:]):
+                self.notes.append(note)
         if self.notes:
             verdict = verdict.replace(message="; ".join([*self.notes, verdict.message]).strip("; "))
         self.wall_s = time.perf_counter() - start
@@ -246,6 +272,17 @@ class Claim:
             return self._shared.run(levels, seeds, **options)
         assert self._fn is not None
         return run_sweep(self._fn, levels, seeds, **options)
+
+    def _train_variance_sources(self, sources: tuple[str, ...], metric: str,
+                                setting: str | None, options: dict[str, Any]) -> None:
+        """Train the held variants on the claim's seeds (base setting) and tabulate the
+        variance of ``metric`` by source in :attr:`variance_by_source`."""
+        assert self.samples is not None and self._fn is not None
+        start = time.perf_counter()
+        variants = self._train(variant_levels(self._sweep_levels, sources, self._fn),
+                               list(self.samples.seeds), options)
+        record = variance_record(self.samples, variants, sources, metric, setting=setting)
+        self.variance_by_source = record | {"wall_s": round(time.perf_counter() - start, 4)}
 
     def _evaluate(self, settings: list[Setting], expectations: list[Expectation],
                   names: list[str | None], alpha: float) -> Verdict:
@@ -421,8 +458,10 @@ class Claim:
             "seeds": self.seeds, "wall_s": round(self.wall_s, 4),
             "engine": self.samples.engine if self.samples else None,
             "cached_runs": self.cached_runs,
+            "stored_runs": self.stored_runs,
             "negative_control": self.negative_control,
             "sequential": self.sequential_record(),
+            "variance_by_source": self.variance_by_source,
         }
         if self.verdict is not None:
             entry.update(self.verdict.to_dict())

@@ -9,11 +9,18 @@ walks all of that and hashes it:
   source text, following the globals, closures and defaults each function refers to and
   the modules it reads attributes from (whole-file source), so editing a helper
   invalidates every function that calls it;
-- atomcheck's own code by the source of the whole installed package (one hash per
-  process), so any change to the engine invalidates everything;
+- atomcheck's own code by the source of the package's modules that produce results (one
+  hash per process: everything but the analysis and reporting side, :data:`ANALYSIS`), so
+  any change to the engine invalidates everything while a change to a report does not;
 - other installed code by module, name and the distribution's version;
 - data by value: numbers, strings, containers, dataclasses and plain objects by their
   fields, NumPy arrays (and tensors) by their bytes.
+
+An object may say what identifies its results by defining ``__atomcheck_fingerprint__()``
+(the way Dask's ``__dask_tokenize__`` does): its return value is described instead of the
+object's fields. :class:`atomcheck.memo.Memo` uses it: a dict for work a sweep's runs share (a
+pre-trained net, one process group for every seed), whose contents never enter a
+fingerprint, since they depend on which runs happened to train rather than on the code.
 
 Something that cannot be described reproducibly (an object whose only text is
 ``<... at 0x7f...>``) raises :class:`Unfingerprintable`; the caller then runs without
@@ -36,7 +43,13 @@ import types
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Unfingerprintable", "fingerprint", "is_user_module", "package_source_hash"]
+__all__ = ["ANALYSIS", "Unfingerprintable", "fingerprint", "is_user_module", "source_hash",
+           "package_source_hash"]
+
+#: atomcheck's modules (and subpackages) that only analyse and report results already
+#: computed: their source does not enter the cache key.
+ANALYSIS = frozenset({"__main__", "cli", "gate", "plugin", "progress", "report", "robust",
+                      "sequential", "shapes", "stats", "verdict"})
 
 _ADDRESS = " at 0x"
 
@@ -53,16 +66,25 @@ def _library_roots() -> tuple[str, ...]:
 
 @functools.cache
 def package_source_hash() -> str:
-    """SHA-256 over the source of every file of the installed atomcheck package.
+    """SHA-256 over the source of the installed atomcheck package's files that produce
+    results: every module but those in :data:`ANALYSIS`.
 
     Examples
     --------
     >>> len(package_source_hash())
     64
     """
-    root = Path(__file__).resolve().parent
+    return source_hash(Path(__file__).resolve().parent)
+
+
+def source_hash(root: Path, skip: frozenset[str] = ANALYSIS) -> str:
+    """SHA-256 over the ``.py``/``.c`` files under ``root`` (names and bytes), leaving out
+    the top-level modules and subpackages named in ``skip``."""
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if parts[0].removesuffix(".py") in skip:
+            continue
         if path.suffix in (".py", ".c") and path.is_file():
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
@@ -128,6 +150,9 @@ class _Walker:
             return ["bytes", hashlib.sha256(obj).hexdigest()]
         if isinstance(obj, enum.Enum):
             return ["enum", type(obj).__qualname__, obj.name]
+        own = getattr(type(obj), "__atomcheck_fingerprint__", None)
+        if own is not None:
+            return ["own", self._class(type(obj)), self.describe(own(obj))]
         if isinstance(obj, (list, tuple)):
             return [type(obj).__name__, [self.describe(x) for x in obj]]
         if isinstance(obj, dict):

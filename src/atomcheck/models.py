@@ -22,14 +22,14 @@ import inspect
 import math
 import numbers
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from atomcheck.errors import InvalidClaim
-from atomcheck.seeding import SOURCES, derive_seed, rng, stream_seed
+from atomcheck.seeding import SOURCES, check_hold, derive_seed, rng, stream_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -773,6 +773,9 @@ class Task:
     ['diverged', 'test_accuracy']
     """
 
+    #: The sources of randomness a run draws from (each may be held: ``MLPSpec.hold``).
+    sources: tuple[str, ...] = SOURCES
+
     def __init__(self, data: Callable[..., Dataset], model: MLPSpec, *,
                  data_args: Mapping[str, Any] | None = None,
                  metrics: Callable[[TrainResult], Mapping[str, float]] | None = None,
@@ -858,14 +861,24 @@ class Task:
 
 
 class _GenericTask:
-    """A per-seed callable built by :func:`module_task` or :func:`sklearn_task`."""
+    """A per-seed callable built by :func:`module_task` or :func:`sklearn_task`.
+
+    ``sources`` are the sources of randomness its runs draw from; when ``defaults`` has a
+    ``hold``, the factor ``hold`` (routed before the factory's own keywords) holds some of
+    them fixed, and ``source_reasons`` says why any other source cannot be held.
+    """
 
     def __init__(self, kind: str, factory: Callable[..., Any], data: Callable[..., Dataset],
                  data_args: Mapping[str, Any], defaults: Mapping[str, Any],
                  body: Callable[[int, dict[str, Any], dict[str, Any], Dataset], dict[str, float]],
-                 auto: tuple[str, ...], extra_factors: tuple[str, ...] = ()) -> None:
+                 auto: tuple[str, ...], extra_factors: tuple[str, ...] = (),
+                 sources: tuple[str, ...] = SOURCES,
+                 source_reasons: Mapping[str, str] | None = None) -> None:
         self.kind, self.factory, self.data, self.body = kind, factory, data, body
+        self.sources, self.source_reasons = tuple(sources), dict(source_reasons or {})
         self.data_args, self.defaults = dict(data_args), dict(defaults)
+        if "hold" in self.defaults:
+            self.defaults["hold"] = self._hold(self.defaults["hold"])
         # Training arguments a config may set that have no default here (the tools).
         self.extra_factors = frozenset(extra_factors)
         self._fparams, self._fvarkw = _keywords(factory, ("seed", *auto))
@@ -879,9 +892,20 @@ class _GenericTask:
         return frozenset(self._fparams | set(self.defaults) | self.extra_factors |
                          self._dparams)
 
+    def _hold(self, hold: Any) -> tuple[str, ...]:
+        return check_hold(hold, sources=self.sources, where=f"{self.kind}: hold",
+                          reasons=self.source_reasons)
+
+    def dataset(self, seed: int, config: Mapping[str, Any]) -> Dataset:
+        """The dataset seed ``seed`` trains on under ``config`` (one sample for every seed
+        when ``hold`` names ``"data"``)."""
+        _, tkw, dkw = self.split_config(config)
+        return self.data(seed=stream_seed(seed, "data", tkw.get("hold", ())), **dkw)
+
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
-        fkw, tkw, dkw = self.split_config(config)
-        return self.body(seed, fkw, tkw, self.data(seed=seed, **dkw))
+        """Train seed ``seed`` under ``config`` alone and return its metrics."""
+        fkw, tkw, _ = self.split_config(config)
+        return self.body(seed, fkw, tkw, self.dataset(seed, config))
 
     def split_config(self, config: Mapping[str, Any]
                      ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -891,7 +915,9 @@ class _GenericTask:
         tkw = dict(self.defaults)
         dkw = dict(self.data_args)
         for key, value in config.items():
-            if key in self._fparams:
+            if key == "hold" and "hold" in self.defaults:  # the library's, not the factory's
+                tkw[key] = self._hold(value)
+            elif key in self._fparams:
                 fkw[key] = value
             elif key in self.defaults or key in self.extra_factors:
                 tkw[key] = value
@@ -910,7 +936,8 @@ class _GenericTask:
 def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
                 data_args: Mapping[str, Any] | None = None, loss: str = "cross_entropy",
                 optimizer: str = "sgd", lr: float = 0.01, batch_size: int = 32,
-                epochs: int = 20, **tools: Any) -> Callable[..., dict[str, float]]:
+                epochs: int = 20, hold: Sequence[str] = (),
+                **tools: Any) -> Callable[..., dict[str, float]]:
     """Wrap an ``nn.Module`` factory into ``fn(seed, **config) -> metrics`` (per seed).
 
     Config keys go to ``factory`` when it accepts them, else to the training arguments
@@ -927,6 +954,14 @@ def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
     be batched), so it gives exactly what seed ``seed`` gives in a batched sweep: the same
     data order (``rng(seed, "shuffle")``) and dropout masks (``derive_seed(seed,
     "dropout")``).
+
+    ``hold`` (also a factor, ``hold=[(), ("data",)]``) holds sources of randomness fixed
+    across seeds, as ``MLPSpec(hold=...)`` does: a held source draws the same stream
+    (:data:`atomcheck.seeding.HELD_SEED`'s) for every seed. ``"data"``: the dataset
+    sample; ``"init"``: the factory's seed (its initial weights; the factory's ``seed``
+    argument is this stream's); ``"order"``: the mini-batch order; ``"dropout"``: the
+    dropout masks (and torch's global RNG, which other stochastic layers draw from on the
+    per-seed loop). ``fn(seed)`` and a batched sweep agree under any hold.
 
     Returns
     -------
@@ -965,16 +1000,36 @@ def module_task(factory: Callable[..., Any], data: Callable[..., Dataset], *,
                              label=f"module_task({_describe(factory)})", **tkw).metrics[0]
 
     defaults = dict(zip(_TRAIN_ARGS, (loss, optimizer, lr, batch_size, epochs))) | tools
+    defaults["hold"] = hold
     return _GenericTask("module_task", factory, data, data_args or {}, defaults, body, auto,
                         extra_factors=TOOL_NAMES)
 
 
+#: Why a scikit-learn estimator has no order or dropout stream of its own to hold.
+_SKLEARN_NOT_SOURCES = {
+    "order": ("sklearn_task hands the training rows to fit in the dataset's order (part of "
+              "the 'data' source), and an estimator that shuffles them itself (shuffle=True) "
+              "draws that order from its random_state (the 'init' source), so there is no "
+              "separate order stream. Hold 'data' or 'init' instead."),
+    "dropout": ("scikit-learn estimators draw no dropout masks. Drop 'dropout' from hold "
+                "(an estimator's own randomness is the 'init' source)."),
+}
+
+
 def sklearn_task(estimator_factory: Callable[..., Any], data: Callable[..., Dataset], *,
-                 data_args: Mapping[str, Any] | None = None) -> Callable[..., dict[str, float]]:
+                 data_args: Mapping[str, Any] | None = None,
+                 hold: Sequence[str] = ()) -> Callable[..., dict[str, float]]:
     """Wrap a scikit-learn estimator factory into ``fn(seed, **config) -> metrics``.
 
     Config keys go to the factory when it accepts them, else to ``data``. An estimator
     with a ``random_state`` parameter gets one derived from the seed.
+
+    Two sources of randomness, each of which ``hold`` (also a factor) can hold fixed
+    across seeds: ``"data"``, the dataset sample, and ``"init"``, the estimator's
+    ``random_state`` — everything the estimator draws itself (initial weights, its own
+    shuffling of the rows, bootstrap samples, feature subsets). ``"order"`` and
+    ``"dropout"`` are refused with the reason: the rows go to ``fit`` in the dataset's
+    order, and an estimator has no dropout.
 
     Returns
     -------
@@ -998,7 +1053,8 @@ def sklearn_task(estimator_factory: Callable[..., Any], data: Callable[..., Data
             raise InvalidClaim(f"sklearn_task: the factory returned {type(est).__name__}, "
                                "which has no fit/predict. Return a scikit-learn estimator.")
         if "random_state" in est.get_params():
-            est.set_params(random_state=derive_seed(seed, "sklearn") % (2**31 - 1))
+            own = stream_seed(seed, "init", tkw.get("hold", ()))
+            est.set_params(random_state=derive_seed(own, "sklearn") % (2**31 - 1))
         y_train = np.asarray(ds.y_train)
         est.fit(ds.x_train, y_train if ds.n_classes else y_train.ravel())
         p_tr, p_te = est.predict(ds.x_train), est.predict(ds.x_test)
@@ -1009,4 +1065,6 @@ def sklearn_task(estimator_factory: Callable[..., Any], data: Callable[..., Data
         acc_te, bal = classification_metrics(p_te, ds.y_test, ds.n_classes)
         return {"train_accuracy": acc_tr, "test_accuracy": acc_te, "test_balanced_accuracy": bal}
 
-    return _GenericTask("sklearn_task", estimator_factory, data, data_args or {}, {}, body, ())
+    return _GenericTask("sklearn_task", estimator_factory, data, data_args or {},
+                        {"hold": hold}, body, (), sources=("data", "init"),
+                        source_reasons=_SKLEARN_NOT_SOURCES)

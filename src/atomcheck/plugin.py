@@ -31,7 +31,7 @@ from atomcheck.report import build_run, check_report_path, render_table, write_r
 PROPERTY = "atomcheck"
 MARKER_KEYS = frozenset({"claim_id", "sources", "seeds", "alpha", "expected", "reason",
                          "statement", "robust_over", "cache", "negative_control",
-                         "sequential"})
+                         "sequential", "variance_sources"})
 settings_key = pytest.StashKey[Settings]()
 
 
@@ -258,7 +258,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "claim(claim_id, sources=(), seeds=10, alpha=None, expected='supported', reason=None, "
-        "statement=None, robust_over=None, cache=True, negative_control=False, sequential=None): "
+        "statement=None, robust_over=None, cache=True, negative_control=False, sequential=None, "
+        "variance_sources=None): "
         "an empirical claim tested by the `claim` fixture.",
     )
     config.stash[settings_key] = _resolve_settings(config)
@@ -485,15 +486,27 @@ def claim(request: pytest.FixtureRequest) -> Iterator[Claim]:
         settings=item.config.stash[settings_key],
         variant=callspec.id if callspec is not None else None, nodeid=item.nodeid,
         progress=_progress(item.config),
-        cache=item.config.stash.get(cache_key, None) if kwargs.get("cache", True) else None,
+        cache=(item.config.stash.get(cache_key, None)
+               if kwargs.get("cache", True) and not _stores_benchmarks(item) else None),
         negative_control=kwargs.get("negative_control", False),
         sequential=kwargs.get("sequential"),
+        variance_sources=kwargs.get("variance_sources"),
     )
     item.stash[_claim_key] = obj
     yield obj
 
 
 _claim_key = pytest.StashKey[Claim]()
+
+_BENCHMARK_STORAGE = ("benchmark_save", "benchmark_autosave", "benchmark_json",
+                      "benchmark_compare")
+
+
+def _stores_benchmarks(item: pytest.Item) -> bool:
+    """Whether this test's pytest-benchmark timings are stored or compared in this run: then
+    they are measured afresh, never read from atomcheck's result cache."""
+    return "benchmark" in getattr(item, "fixturenames", ()) and any(
+        item.config.getoption(name, None) for name in _BENCHMARK_STORAGE)
 
 
 def _rerun(claim: Claim, settings: Settings) -> str:

@@ -595,6 +595,7 @@ class _CachedRuns:
             self._config_prints = [fingerprint(dict(c)) for c in configs]
         except Unfingerprintable as exc:
             log.info("%s: results not cached: %s", claim_id, exc)
+            cache.stats.uncacheable.append(f"results not cached: {exc}")
             self.cache = None
             return
         self._fn_print, self._device = fn_print, device

@@ -106,3 +106,28 @@ def test_under_xdist_timed_without_the_table(pytester: pytest.Pytester) -> None:
     entry, _ = _levels(pytester.path / "r.json")
     assert entry["verdict"] == "supported"
     assert "pytest-benchmark is disabled" in entry["message"]
+
+
+def test_a_rerun_reads_timings_from_the_cache_unless_benchmarks_are_stored(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nap=CLAIM)
+    first = pytester.runpytest("--atomcheck-cache-dir=c", "--atomcheck-report=first.json",
+                               "-p", "no:cacheprovider")
+    first.assert_outcomes(passed=1)
+    second = pytester.runpytest("--atomcheck-cache-dir=c", "--atomcheck-report=second.json",
+                                "-p", "no:cacheprovider")
+    second.assert_outcomes(passed=1)
+    assert "benchmark 'demo.nap'" not in second.stdout.str()  # nothing was timed
+    entry_1, levels_1 = _levels(pytester.path / "first.json")
+    entry_2, levels_2 = _levels(pytester.path / "second.json")
+    assert entry_1["cached_runs"] == 0 and entry_2["cached_runs"] == 18
+    assert (entry_1["stored_runs"], entry_2["stored_runs"]) == (18, 0)
+    assert levels_2 == levels_1
+    assert "measured by an earlier run on this machine" in entry_2["message"]
+    # storing pytest-benchmark's results needs fresh timings: the cache is not read
+    third = pytester.runpytest("--atomcheck-cache-dir=c", "--atomcheck-report=third.json",
+                               "--benchmark-json=b.json", "-p", "no:cacheprovider")
+    third.assert_outcomes(passed=1)
+    entry_3, levels_3 = _levels(pytester.path / "third.json")
+    assert entry_3["cached_runs"] == 0 and levels_3 != levels_1
+    assert len(json.loads((pytester.path / "b.json").read_text())["benchmarks"]) == 3

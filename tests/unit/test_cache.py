@@ -116,3 +116,23 @@ def test_an_unfingerprintable_function_runs_uncached(tmp_path):
     cache = ResultCache(tmp_path)
     samples = run_sweep(train, {"x": [1, 2]}, [0, 1], cache=cache)
     assert samples.matrix("y").shape == (2, 2) and cache.stats.writes == 0
+    (why,) = cache.stats.uncacheable
+    assert why.startswith("results not cached:") and "reproducible" in why
+
+
+def test_a_claim_says_why_its_results_were_not_cached(tmp_path):
+    from atomcheck import Claim, Rises
+
+    class Opaque:
+        __slots__ = ()
+
+    box = Opaque()
+
+    def train(seed, x):
+        return {"y": float(x + 0.01 * seed + (box is not None))}
+
+    claim = Claim("demo.uncached", "y rises with x", seeds=6, cache=ResultCache(tmp_path))
+    claim.sweep(train, x=[1, 2, 3])
+    verdict = claim.expect(Rises("y", along="x"))
+    assert "results not cached" in verdict.message
+    assert (claim.cached_runs, claim.stored_runs) == (0, 0)

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from atomcheck.fingerprint import Unfingerprintable, fingerprint, is_user_module
+from pathlib import Path
+
+import atomcheck
+from atomcheck.memo import Memo
+from atomcheck.fingerprint import (
+    ANALYSIS,
+    Unfingerprintable,
+    fingerprint,
+    is_user_module,
+    source_hash,
+)
 
 
 def _load(tmp_path, name: str, source: str):
@@ -114,3 +124,46 @@ def test_an_object_without_a_reproducible_description_is_refused():
 
     with pytest.raises(Unfingerprintable, match="reproducible"):
         fingerprint(Opaque())
+
+
+def test_an_object_may_say_what_identifies_it():
+    class Runner:
+        def __init__(self, lr):
+            self.lr, self.seen = lr, []
+
+        def __atomcheck_fingerprint__(self):
+            return {"lr": self.lr}
+
+    a, b = Runner(0.1), Runner(0.1)
+    b.seen.append("trained")
+    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a) != fingerprint(Runner(0.2))
+
+
+def test_a_memo_is_invisible_but_the_code_around_it_is_not():
+    memo = Memo()
+
+    def train(seed, _memo=memo):
+        return _memo.setdefault(seed, seed + 1)
+
+    def other(seed, _memo=memo):
+        return _memo.setdefault(seed, seed + 2)
+
+    before = fingerprint(train)
+    train(1)
+    assert memo and fingerprint(train) == before
+    assert fingerprint(other) != before
+
+
+def test_analysis_code_is_left_out_of_the_package_hash(tmp_path):
+    package = Path(atomcheck.__file__).parent
+    names = {p.name.removesuffix(".py") for p in package.iterdir()}
+    assert ANALYSIS <= names, ANALYSIS - names  # every skipped name is a real module
+    (tmp_path / "report").mkdir()
+    (tmp_path / "engine.py").write_text("STEP = 1\n")
+    (tmp_path / "report" / "html.py").write_text("TITLE = 'a'\n")
+    before = source_hash(tmp_path)
+    (tmp_path / "report" / "html.py").write_text("TITLE = 'b'\n")
+    assert source_hash(tmp_path) == before
+    (tmp_path / "engine.py").write_text("STEP = 2\n")
+    assert source_hash(tmp_path) != before

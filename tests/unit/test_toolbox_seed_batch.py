@@ -56,3 +56,17 @@ def test_divergence_as_data_keeps_the_run_and_its_outcome():
     assert table.matrix("ok").tolist() == [[1.0, 0.0], [1.0, 0.0]]
     assert "train_loss" in table.runs[0].metrics and "train_loss" not in table.runs[2].metrics
     assert fn.defaults["lr"] == 0.01 and "lr" in fn.factor_names()
+
+
+def _train_all(seeds, *, lr=0.1):
+    return [{"y": s + lr} for s in seeds]
+
+
+def test_the_results_it_keeps_stay_out_of_its_fingerprint():
+    from atomcheck.fingerprint import fingerprint
+
+    batched = SeedBatched(_train_all, [0, 1])
+    before = fingerprint(batched)
+    batched(0, lr=0.5)
+    assert fingerprint(batched) == before
+    assert fingerprint(SeedBatched(_train_all, [0, 1, 2])) != before

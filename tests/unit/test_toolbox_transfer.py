@@ -87,3 +87,24 @@ def test_a_warm_started_module_task_trains_batched_from_the_pretrained_start():
     trained = run_module_task(cold, seeds, {})
     for a, b in zip(run.metrics, trained.metrics):
         assert a["test_accuracy"] == pytest.approx(b["test_accuracy"], abs=1e-6)
+
+
+def test_lazy_weights_are_trained_on_first_build_only_and_stay_out_of_the_fingerprint():
+    import torch
+
+    from atomcheck.fingerprint import fingerprint
+
+    calls = []
+
+    def weights():
+        calls.append(1)
+        return {0: {"0.weight": torch.ones(6, 4)}}
+
+    build = warm_start(_net, weights, keep=lambda name: name.startswith("0."))
+    before = fingerprint(build)
+    assert calls == []
+    first, second = (build(0, n_features=4, n_classes=5) for _ in range(2))
+    assert calls == [1]
+    assert torch.equal(first[0].weight, torch.ones(6, 4))
+    assert torch.equal(second[0].weight, torch.ones(6, 4))
+    assert fingerprint(build) == before

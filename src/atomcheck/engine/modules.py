@@ -18,6 +18,12 @@ Randomness is owned by the library and drawn the same way in both paths:
   forward order; on the batched path they are drawn outside ``vmap`` (at the shapes a
   probe forward recorded) and passed in as vmapped inputs.
 
+``hold=`` (sources of :data:`atomcheck.seeding.SOURCES`) gives every seed the same stream
+for the held sources (:func:`atomcheck.seeding.stream_seed`): ``"init"`` the factory's seed,
+``"order"`` the shuffle, ``"dropout"`` the masks (and torch's global RNG on the plain
+loop, which other stochastic layers draw from); ``"data"`` is honoured where the datasets
+are built (``module_task``), since these functions receive them.
+
 Seed *k* batched equals seed *k* alone by construction: :func:`train_module_solo` runs the
 same code with a seed axis of one, and every kernel treats each seed's slice alike whatever
 the number of seeds (bit for bit in float64, tested up to 12 seeds; float32 to rounding).
@@ -71,7 +77,7 @@ import numpy as np
 
 from atomcheck.engine.packed import packed_plan
 from atomcheck.errors import InvalidClaim
-from atomcheck.seeding import derive_seed, rng
+from atomcheck.seeding import check_hold, derive_seed, rng, stream_seed
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -289,7 +295,9 @@ def build_module(factory: Callable[..., Any], ds: Dataset, seed: int,
     """Build seed ``seed``'s module as ``module_task`` does, with dropout made per-seed.
 
     The factory runs under ``torch.manual_seed(derive_seed(seed, "init"))`` inside
-    ``fork_rng`` and gets ``n_features``/``n_classes``/``seed`` if it names them.
+    ``fork_rng`` and gets ``n_features``/``n_classes``/``seed`` if it names them. ``seed``
+    is the init stream's (:func:`atomcheck.seeding.stream_seed`): the training functions
+    pass the held seed when ``hold`` names ``"init"``.
     """
     import torch
 
@@ -745,7 +753,7 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
                       epochs: int = 20, loss: str = "cross_entropy", dtype: Any = None,
                       momentum: float = 0.9, factory_kwargs: Mapping[str, Any] | None = None,
                       device: str = "cpu", reference: bool = False,
-                      **tools: Any) -> dict[str, float]:
+                      hold: Sequence[str] = (), **tools: Any) -> dict[str, float]:
     """Train one seed of ``factory`` on ``data`` alone.
 
     By default this is the batched path run with this one seed (``functional_call`` under
@@ -762,7 +770,8 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
     ``tools`` are :func:`train_modules`'s ``clip_norm``, ``clip_value``, ``lr_schedule``,
     ``lr_step``, ``lr_gamma``, ``early_stopping`` and ``lr_plateau`` (with its factor and
     floor); the plain loop uses ``clip_grad_norm_``/``clip_grad_value_`` on the one model and
-    sets the optimiser's lr for ``lr_plateau``.
+    sets the optimiser's lr for ``lr_plateau``. ``hold`` holds sources of randomness fixed
+    (as :func:`train_modules`).
 
     Examples
     --------
@@ -775,7 +784,8 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
     0.0
     """
     common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
-                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device)
+                  dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device,
+                  hold=check_hold(hold, where="train_module_solo: hold"))
     if not reference:
         return train_modules(factory, [data], [seed], **common, **tools).metrics[0]
     return _train_plain(factory, data, seed, **common, tools=_Tools(**tools))
@@ -784,20 +794,24 @@ def train_module_solo(factory: Callable[..., Any], data: Dataset, seed: int, *,
 def _train_plain(factory: Callable[..., Any], data: Dataset, seed: int, *, optimizer: Any,
                  lr: float, batch_size: int, epochs: int, loss: str, dtype: Any,
                  momentum: float, factory_kwargs: Mapping[str, Any] | None,
-                 device: str, tools: _Tools | None = None) -> dict[str, float]:
+                 device: str, tools: _Tools | None = None, hold: tuple[str, ...] = ()
+                 ) -> dict[str, float]:
     _configure()
     import torch
 
     _check(data, loss)
     make_opt = _optimizer_factory(optimizer, lr, momentum)
+    dropout_seed = stream_seed(seed, "dropout", hold)
     with torch.random.fork_rng(devices=[]):
-        module = build_module(factory, data, seed, factory_kwargs, dtype).to(device)
-        _attach_source(module, _MaskSource([_mask_generator(seed)]))
-        torch.manual_seed(derive_seed(seed, "train"))
+        module = build_module(factory, data, stream_seed(seed, "init", hold), factory_kwargs,
+                              dtype).to(device)
+        _attach_source(module, _MaskSource([_mask_generator(dropout_seed)]))
+        # Other stochastic layers (per-seed path only) draw from the dropout source too.
+        torch.manual_seed(derive_seed(dropout_seed, "train"))
         x, y, xt, yt = _data_tensors(data, _module_dtype(module), device)
         opt = make_opt(list(module.parameters()))
         closure_opt = _needs_closure(opt)
-        shuffle, n = rng(seed, "shuffle"), len(x)
+        shuffle, n = rng(stream_seed(seed, "order", hold), "shuffle"), len(x)
         bs, diverged, nc = min(batch_size, n), False, data.n_classes
         tools = tools or _Tools()
         base_lrs = [float(g["lr"]) for g in opt.param_groups]
@@ -886,7 +900,8 @@ class _Fallback(Exception):
 def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Sequence[int],
                    make_opt: Callable[[list[Any]], Any], *, batch_size: int, epochs: int,
                    loss: str, device: str, tools: _Tools | None = None,
-                   resume: Mapping[str, Any] | None = None, want_state: bool = False
+                   resume: Mapping[str, Any] | None = None, want_state: bool = False,
+                   hold: tuple[str, ...] = ()
                    ) -> tuple[list[dict[str, float]], dict[str, Any] | None]:
     import torch
     from torch.func import functional_call, stack_module_state, vmap
@@ -906,7 +921,7 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
             return self.m(x), dict(self.m.named_buffers())
 
     base = _Returning(copy.deepcopy(modules[0]))
-    source = _MaskSource([_mask_generator(s) for s in seeds])
+    source = _MaskSource([_mask_generator(stream_seed(s, "dropout", hold)) for s in seeds])
     _attach_source(base, source)
     params, buffers = stack_module_state(modules)
     params = {f"m.{k}": v for k, v in params.items()}
@@ -932,7 +947,7 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
 
     tensors = [_data_tensors(ds, dtype, device) for ds in datasets]
     X, Y, XT, YT = (torch.stack([t[i] for t in tensors]) for i in range(4))
-    shuffles = [rng(s, "shuffle") for s in seeds]
+    shuffles = [rng(stream_seed(s, "order", hold), "shuffle") for s in seeds]
     n = X.shape[1]
     for sh in shuffles:  # a resumed run replays the data orders of the epochs done
         for _ in range(start_epoch):
@@ -1140,7 +1155,8 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
                   lr_gamma: float = 0.1, early_stopping: int | None = None,
                   lr_plateau: int | None = None, lr_plateau_factor: float = 0.5,
                   lr_plateau_min: float = 1.0 / 1024, lr_plateau_monitor: str = "train_loss",
-                  resume: Any = None, return_state: bool = False) -> ModuleRun:
+                  resume: Any = None, return_state: bool = False,
+                  hold: Sequence[str] = ()) -> ModuleRun:
     """Train ``factory`` for every seed, batched when possible, else per seed.
 
     Parameters
@@ -1198,6 +1214,12 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
         Without optimiser state in it the optimiser starts fresh. Batched path only.
     return_state : bool
         Keep the final batched state in ``run.state`` (batched path only).
+    hold : sequence of {"data", "init", "order", "dropout"}
+        Sources of randomness held fixed: a held source draws the same stream for every
+        seed (:func:`atomcheck.seeding.stream_seed`): ``"init"`` builds every module from
+        one seed, ``"order"`` gives every seed one sequence of mini-batch orders,
+        ``"dropout"`` one sequence of masks. ``"data"`` is the caller's to hold (the
+        datasets come in ``data_per_seed``; ``module_task`` builds them held).
 
     Returns
     -------
@@ -1212,6 +1234,7 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
     for ds in data_per_seed:
         _check(ds, loss)
     make_opt = _optimizer_factory(optimizer, lr, momentum)
+    hold = check_hold(hold, where="train_modules: hold")
     tools = _Tools(clip_norm, clip_value, lr_schedule, lr_step, lr_gamma, early_stopping,
                    lr_plateau, lr_plateau_factor, lr_plateau_min, lr_plateau_monitor)
     if lr_plateau is not None and lr_plateau_monitor == "test_accuracy" and not any(
@@ -1222,10 +1245,10 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
         resume = load_checkpoint(resume)
     common = dict(optimizer=optimizer, lr=lr, batch_size=batch_size, epochs=epochs, loss=loss,
                   dtype=dtype, momentum=momentum, factory_kwargs=factory_kwargs, device=device,
-                  tools=tools)
+                  tools=tools, hold=hold)
     reason: str | None = None if batched else "batched=False"
     if reason is None:
-        modules = [build_module(factory, ds, s, factory_kwargs, dtype)
+        modules = [build_module(factory, ds, stream_seed(s, "init", hold), factory_kwargs, dtype)
                    for ds, s in zip(data_per_seed, seeds)]
         reason = batching_obstacle(modules, data_per_seed)
         if reason is None:
@@ -1233,7 +1256,7 @@ def train_modules(factory: Callable[..., Any], data_per_seed: Sequence[Dataset],
                 metrics, state = _train_batched(
                     modules, data_per_seed, seeds, make_opt, batch_size=batch_size,
                     epochs=epochs, loss=loss, device=device, tools=tools, resume=resume,
-                    want_state=return_state)
+                    want_state=return_state, hold=hold)
                 log.info("%s: batched module path over %d seeds", label or "module_task",
                          len(seeds))
                 return ModuleRun(metrics, "batched", None, time.perf_counter() - t0,
@@ -1269,6 +1292,10 @@ def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], 
     tools (``clip_norm``, ``lr_schedule``, ``early_stopping``, ...) and ``resume``/
     ``return_state``; a config factor of the same name (from the task's defaults) wins.
 
+    A ``hold`` in the config (or the task's default) holds those sources fixed: a held
+    ``"data"`` builds every seed's dataset from one seed, the others as
+    :func:`train_modules`.
+
     ``run.metrics[i]`` has the keys ``task(seeds[i], **config)`` returns; the path and the
     reason for a per-seed path are logged on ``atomcheck.engine`` as
     ``task <task>, config <config>: ...``.
@@ -1279,7 +1306,8 @@ def run_module_task(task: Any, seeds: Sequence[int], config: Mapping[str, Any], 
     if not isinstance(tkw.get("optimizer"), str) or tkw["optimizer"] not in OPTIMIZER_NAMES:
         raise InvalidClaim(f"{task!r}: optimizer={tkw.get('optimizer')!r} is not one of "
                            f"{list(OPTIMIZER_NAMES)}.")
-    datasets = [task.data(seed=int(s), **dkw) for s in seeds]
+    datasets = [task.data(seed=stream_seed(int(s), "data", tkw.get("hold", ())), **dkw)
+                for s in seeds]
     return train_modules(task.factory, datasets, seeds, factory_kwargs=fkw, device=device,
                          batched=batched, label=f"task {task!r}, config {dict(config)}",
                          **(dict(train) | tkw))

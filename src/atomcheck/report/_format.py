@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["fmt_effect", "fmt_p", "fmt_verdict", "fmt_seeds", "fmt_time"]
+__all__ = ["fmt_effect", "fmt_p", "fmt_verdict", "fmt_seeds", "fmt_time", "variance_table",
+           "variance_caption"]
 
 
 def _num(x: Any) -> str:
@@ -61,3 +62,49 @@ def fmt_time(entry: dict[str, Any]) -> str:
     """Wall time in seconds."""
     wall = entry.get("wall_s")
     return "-" if wall is None else f"{wall:.1f}s"
+
+
+def _variance_cell(entry: dict[str, Any] | None, share: bool) -> str:
+    entry = entry or {}
+    variance = entry.get("variance")
+    if variance is None:
+        return "n/a"
+    text = f"{variance:.3g}"
+    if share and entry.get("share") is not None:
+        text += f" ({entry['share']:.0%})"
+    return text
+
+
+def variance_table(entry: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a claim's ``variance_by_source``: one row per configuration,
+    the variance with every source varying, then each source's variance (and its share).
+
+    Examples
+    --------
+    >>> vbs = {"sources": ["init"], "levels": [{"config": {"x": 1}, "sources": {
+    ...     "init": {"variance": 0.5, "share": 0.25}, "all": {"variance": 2.0}}}]}
+    >>> variance_table({"variance_by_source": vbs})
+    (['level', 'all sources', 'init'], [['x=1', '2', '0.5 (25%)']])
+    """
+    vbs = entry.get("variance_by_source") or {}
+    sources = list(vbs.get("sources") or [])
+    rows = []
+    for level in vbs.get("levels") or []:
+        label = ", ".join(f"{k}={v}" for k, v in (level.get("config") or {}).items())
+        cells = level.get("sources") or {}
+        rows.append([label or "-", _variance_cell(cells.get("all"), share=False),
+                     *(_variance_cell(cells.get(s), share=True) for s in sources)])
+    return ["level", "all sources", *sources], rows
+
+
+def variance_caption(entry: dict[str, Any], *, short: bool = False) -> str:
+    """One line saying what the variance table holds and what it cost (``short``: for
+    the terminal)."""
+    vbs = entry.get("variance_by_source") or {}
+    if short:
+        return (f"variance of {vbs.get('metric')} by source ({vbs.get('n_seeds')} seeds, "
+                f"{vbs.get('extra_runs')} extra runs; % of all):")
+    return (f"variance of {vbs.get('metric')} across {vbs.get('n_seeds')} seeds by source of "
+            f"randomness ({vbs.get('setting', 'base')} setting): 'all sources' lets every "
+            "source vary, each source's column lets only that one vary (in brackets: its share "
+            f"of 'all sources'); {vbs.get('extra_runs')} extra runs")

@@ -15,7 +15,8 @@ import html
 import re
 from typing import Any
 
-from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict
+from atomcheck.report._format import (fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict,
+                                      variance_caption, variance_table)
 from atomcheck.report.plots import VERDICT_COLOURS, SvgCompactor, claim_svg, has_plot
 
 __all__ = ["render_html", "VERDICTS"]
@@ -210,6 +211,22 @@ def _settings_table(claim: dict[str, Any]) -> list[str]:
     return out
 
 
+def _variance_table(claim: dict[str, Any]) -> list[str]:
+    """The claim's variance by source of randomness (``variance_sources``), if it has one."""
+    if not claim.get("variance_by_source"):
+        return []
+    heads, rows = variance_table(claim)
+    out = [f'<p class="note"><strong>Variance by source:</strong> '
+           f"{_e(variance_caption(claim))}</p>",
+           '<table class="sub variance"><thead><tr>'
+           + "".join(f"<th>{_e(h)}</th>" for h in heads) + "</tr></thead><tbody>"]
+    for row in rows:
+        out.append(f"<tr><td><code>{_e(row[0])}</code></td>"
+                   + "".join(f'<td class="num">{_e(x)}</td>' for x in row[1:]) + "</tr>")
+    out.append("</tbody></table>")
+    return out
+
+
 def _members_table(claim: dict[str, Any]) -> list[str]:
     members = claim.get("members") or []
     if not members:
@@ -267,6 +284,7 @@ def _section(claim: dict[str, Any], anchor: str, compactor: SvgCompactor) -> lis
         out.append(f'<p class="note"><strong>Advice:</strong> {_e(claim["advice"])}</p>')
     out.append(_figure(claim, compactor))
     out += _settings_table(claim)
+    out += _variance_table(claim)
     out += _members_table(claim)
     out.append("</section>")
     return out

@@ -1,13 +1,15 @@
 """The Markdown report: a table ready to paste, then notes on refuted and failed claims.
 
-A claim with open settings (``robust_over``) gets one row per setting under its own row.
+A claim with open settings (``robust_over``) gets one row per setting under its own row;
+a claim with ``variance_sources`` gets a table of its variance by source of randomness.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict
+from atomcheck.report._format import (fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict,
+                                      variance_caption, variance_table)
 
 __all__ = ["render_markdown"]
 
@@ -58,6 +60,7 @@ def render_markdown(run: dict[str, Any]) -> str:
             out.append("| " + " | ".join(_cell(x) for x in (
                 f"↳ {st.get('setting')}", "", st.get("verdict") or "-", "",
                 st.get("test") or "-", fmt_effect(st), fmt_p(st), fmt_seeds(st), "")) + " |")
+    out += _variance_sections(claims)
     notes = [c for c in claims if c.get("reason") or c.get("message")]
     if notes:
         out += ["", "## Notes", ""]
@@ -88,3 +91,19 @@ def _suite_lines(suite: dict[str, Any]) -> list[str]:
         lines.append(f"Negative controls: {controls['supported']} of {controls['controls']} "
                      f"supported (measured false-positive rate {controls['rate']:.2f}).")
     return [*lines, ""] if lines else []
+
+
+def _variance_sections(claims: list[dict[str, Any]]) -> list[str]:
+    """One small table per claim that broke its variance down by source of randomness."""
+    with_table = [c for c in claims if c.get("variance_by_source")]
+    if not with_table:
+        return []
+    out = ["", "## Variance by source of randomness"]
+    for c in with_table:
+        label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")
+        heads, rows = variance_table(c)
+        out += ["", f"`{label}`: {_cell(variance_caption(c))}.", "",
+                "| " + " | ".join(_cell(h) for h in heads) + " |",
+                "|" + "---|" * len(heads)]
+        out += ["| " + " | ".join(_cell(x) for x in row) + " |" for row in rows]
+    return out

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
-from atomcheck.report._format import fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict
+from atomcheck.report._format import (fmt_effect, fmt_p, fmt_seeds, fmt_time, fmt_verdict,
+                                      variance_caption, variance_table)
 
 __all__ = ["render_table"]
 
@@ -20,8 +21,8 @@ def _cut(text: str, width: int) -> str:
 def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool = False) -> str:
     """Render the run's claims as a fixed-width table that fits ``width`` columns.
 
-    With ``sources`` (pytest's ``-v``) each claim also lists its sources and the verdict
-    under each of its open settings.
+    With ``sources`` (pytest's ``-v``) each claim also lists its sources, the verdict
+    under each of its open settings and its variance by source of randomness (if asked).
 
     Examples
     --------
@@ -59,6 +60,12 @@ def render_table(run: dict[str, Any], *, width: int | None = None, sources: bool
         for st in (c.get("settings") or []) if sources else []:
             lines.append(_cut(f"    · {st.get('setting')}: {st.get('verdict')}, "
                               f"{fmt_effect(st)}, p {fmt_p(st)}", width))
+        if sources and c.get("variance_by_source"):
+            lines.append(_cut("    " + variance_caption(c, short=True), width))
+            heads, vrows = variance_table(c)
+            for vr in vrows:
+                lines.append(_cut(f"      {vr[0]}: all {vr[1]}; " + "; ".join(
+                    f"{h} {v}" for h, v in zip(heads[2:], vr[2:])), width))
         if sources and c.get("sources"):
             lines.append(_cut("    sources: " + "; ".join(c["sources"]), width))
     return "\n".join(lines)

@@ -26,6 +26,15 @@ so the function it runs once is atomcheck's own copy of the same loop (same time
 setting, warm-up and seed order); nothing goes to the table or storage, and the verdict's
 message says so. ``--benchmark-skip`` skips timing claims (they use the ``benchmark``
 fixture) and ``--benchmark-only`` runs only them, as for any benchmark.
+
+Timings enter the result cache like any run's metrics, keyed by the machine and the
+conditions they were measured under (:meth:`BenchmarkTimings.__atomcheck_fingerprint__`:
+host, processor, cores, the xdist worker count, pytest-benchmark's timer, gc and warm-up
+settings), so rerunning an unchanged catalog on the same machine re-reads them; a claim
+notes that its timings may come from an earlier run. ``--atomcheck-no-cache`` times
+afresh, and so does any run that stores or compares pytest-benchmark's results
+(``--benchmark-save``/``--benchmark-autosave``/``--benchmark-json``/
+``--benchmark-compare``): the plugin gives such claims no cache.
 """
 
 from __future__ import annotations
@@ -33,13 +42,28 @@ from __future__ import annotations
 import copy
 import gc
 import math
+import os
+import platform
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 # The timer pytest-benchmark uses by default: the disabled loop times with the same clock.
 from pytest_benchmark.timers import default_timer
 
-__all__ = ["BenchmarkTimings", "DISABLED_NOTE"]
+__all__ = ["BenchmarkTimings", "CACHED_NOTE", "DISABLED_NOTE", "measuring_conditions"]
+
+
+def measuring_conditions() -> dict[str, object]:
+    """What a timing depends on besides the code: the machine and how busy the run keeps
+    it (the number of pytest-xdist workers timing side by side)."""
+    return {"host": platform.node(), "machine": platform.machine(),
+            "processor": platform.processor(), "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "xdist_workers": os.environ.get("PYTEST_XDIST_WORKER_COUNT")}
+
+#: The note of a claim whose timings may have been read from the result cache.
+CACHED_NOTE = ("timings of runs read from the result cache were measured by an earlier run "
+               "on this machine under the same conditions; --atomcheck-no-cache times afresh")
 
 #: The note a claim's verdict carries when pytest-benchmark was disabled.
 DISABLED_NOTE = ("pytest-benchmark is disabled (--benchmark-disable, or xdist): timed by "
@@ -115,6 +139,31 @@ class BenchmarkTimings:
         # copy of this pristine one (a used fixture refuses a second call).
         self._pristine = copy.copy(benchmark)
         self._timed: dict[str, dict[int, float]] = {}
+        self._cache_in_use = False
+        callbacks = getattr(benchmark, "_cleanup_callbacks", None)
+        if isinstance(callbacks, list):  # runs before pytest-benchmark's "not used" check
+            callbacks.append(self._read_from_cache)
+
+    def _read_from_cache(self) -> None:
+        """A fixture the claim never timed with, because every timing came from the result
+        cache, is used — by the cache: pytest-benchmark would warn it was not used at all."""
+        if self._cache_in_use and not self._timed and not getattr(self._benchmark, "_mode", 1):
+            self._benchmark._mode = "atomcheck's result cache"
+
+    def __atomcheck_fingerprint__(self) -> dict[str, Any]:
+        """What identifies these timings for the result cache: what is timed and how
+        (target, prepare, metric, warm-up, pytest-benchmark's timer and gc setting) and
+        where (:func:`measuring_conditions`) — not the fixture or the claim object."""
+        self._cache_in_use = True
+        if CACHED_NOTE not in self.claim.notes:
+            self.claim.notes.append(CACHED_NOTE)
+        fixture = self._pristine
+        return {"target": self.target, "prepare": self.prepare, "metric": self.metric,
+                "warmup_rounds": self.warmup_rounds,
+                "timer": repr(getattr(fixture, "_timer", default_timer)),
+                "disable_gc": bool(getattr(fixture, "_disable_gc", False)),
+                "warmup": repr(getattr(fixture, "_warmup", False)),
+                "where": measuring_conditions()}
 
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
         """The seed's timing for ``config`` (timing all seeds of ``config`` on first use)."""

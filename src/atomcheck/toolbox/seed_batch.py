@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from atomcheck.errors import InvalidClaim
+from atomcheck.memo import Memo
 
 __all__ = ["SeedBatched", "divergence_as_data"]
 
@@ -68,7 +69,8 @@ class SeedBatched:
         if defaults is not None:
             self.defaults = dict(defaults)
         self.__name__ = getattr(train_all, "__name__", type(self).__name__)
-        self._done: dict[str, dict[int, dict[str, float]]] = {}
+        # Which configurations were trained depends on what the cache held: not the identity.
+        self._done: dict[str, dict[int, dict[str, float]]] = Memo()
 
     def factor_names(self) -> frozenset[str]:
         """The keyword names ``train_all`` accepts (what a sweep may vary)."""

@@ -30,6 +30,7 @@ import numpy as np
 
 from atomcheck.data import Dataset, digits
 from atomcheck.errors import InvalidClaim
+from atomcheck.memo import Memo
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -126,7 +127,8 @@ def _module_names(factory: Callable[..., Any], data: Dataset, seed: int,
     return {key: match(key) for key in keys}
 
 
-def warm_start(factory: Callable[..., Any], weights: Mapping[int, Mapping[str, Any]], *,
+def warm_start(factory: Callable[..., Any],
+               weights: Mapping[int, Mapping[str, Any]] | Callable[[], Mapping[int, Any]], *,
                keep: Callable[[str], bool] = lambda name: True) -> Callable[..., Any]:
     """A factory that builds ``factory``'s module for a seed and copies that seed's
     pre-trained parameters into it.
@@ -136,8 +138,12 @@ def warm_start(factory: Callable[..., Any], weights: Mapping[int, Mapping[str, A
     factory : callable
         ``factory(**kwargs) -> nn.Module``; it may name ``seed``, ``n_features`` and
         ``n_classes`` (given by the module path, as to any factory).
-    weights : mapping
-        Seed → parameter name → tensor, e.g. from :func:`pretrain`.
+    weights : mapping or callable
+        Seed → parameter name → tensor, e.g. from :func:`pretrain`; or a function of no
+        arguments that returns it (e.g. ``functools.partial(pretrain, ...)``), called the
+        first time a module is built, so that a sweep read wholly from the result cache
+        never pre-trains. Its result is kept in a :class:`~atomcheck.memo.Memo`, out of
+        the fingerprint; the callable itself (its code and data) is in it.
     keep : callable
         ``keep(name)``: whether to copy parameter ``name`` (e.g. every layer but the head).
 
@@ -151,17 +157,26 @@ def warm_start(factory: Callable[..., Any], weights: Mapping[int, Mapping[str, A
     import inspect
 
     accepted = set(inspect.signature(factory).parameters)
+    loaded = Memo()
+
+    def table() -> Mapping[int, Mapping[str, Any]]:
+        if isinstance(weights, Mapping):
+            return weights
+        if "weights" not in loaded:
+            loaded["weights"] = weights()
+        return loaded["weights"]
 
     def build(seed: int, **kwargs: Any) -> Any:
         import torch
 
-        if seed not in weights:
+        pretrained = table()
+        if seed not in pretrained:
             raise InvalidClaim(f"warm_start: no pre-trained weights for seed {seed}; "
-                               f"pre-trained seeds: {sorted(weights)}.")
+                               f"pre-trained seeds: {sorted(pretrained)}.")
         if "seed" in accepted:
             kwargs["seed"] = seed
         module = factory(**kwargs)
-        source = weights[seed]
+        source = pretrained[seed]
         with torch.no_grad():
             for name, p in module.named_parameters():
                 w = source.get(name)
