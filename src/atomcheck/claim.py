@@ -25,8 +25,8 @@ from atomcheck.executors import Executor, get_executor, session_executor
 from atomcheck.randomness import (parse_variance_sources, plan_variance_sources,
                                   variance_record, variant_levels)
 from atomcheck.robust import SETTING_FACTOR, Setting, combine, parse_settings
-from atomcheck.sequential import (Look, LookResult, SequentialDesign, adjusted_p,
-                                  parse_sequential, run_looks)
+from atomcheck.sequential import (MEAN_FIRST_LOOK, Look, LookResult, SequentialDesign,
+                                  adjusted_p, parse_sequential, run_looks)
 from atomcheck.sweep import Samples, SharedSweep, check_levels, run_sweep
 from atomcheck.verdict import Expectation, SettingResult, Verdict
 
@@ -81,8 +81,9 @@ class Claim:
         passes unless it comes out supported, and the report counts how often that
         happens (the run's measured false-positive rate).
     sequential : bool or (int, int) or (int, int, int), optional
-        Sequential seeds (:mod:`atomcheck.sequential`): ``True`` looks at half the seeds
-        first and adds the rest only while the verdict is inconclusive; ``(min, max)`` or
+        Sequential seeds (:mod:`atomcheck.sequential`): ``True`` looks at 5 seeds first
+        (more where the test needs them; at half the seeds too, from 12 on) and adds the
+        rest only while the verdict is inconclusive; ``(min, max)`` or
         ``(min, max, looks)`` fixes the looks; ``False`` keeps the fixed design even under
         ``--atomcheck-sequential``; None follows the run's settings.
     variance_sources : bool or list of str, optional
@@ -246,7 +247,7 @@ class Claim:
         stats = self.cache.stats if self.cache is not None else None
         hits, writes, refused = ((stats.hits, stats.writes, len(stats.uncacheable))
                                  if stats is not None else (0, 0, 0))
-        design = self._fit_design(expectation)
+        design = self._fit_design(expectation, expectations)
         if design is None:
             self.samples = self._train(levels, self.seeds, options)
             verdict = self._evaluate(settings, expectations, names, self.alpha)
@@ -303,9 +304,11 @@ class Claim:
                                 default_range=self.settings.sequential_seeds,
                                 where=f"{self.claim_id}: sequential")
 
-    def _fit_design(self, expectation: Expectation) -> SequentialDesign | None:
-        """The claim's sequential design with every look able to reach its alpha, or None
-        for the fixed design (exact claims: only checking every seed supports them)."""
+    def _fit_design(self, expectation: Expectation,
+                    expectations: Sequence[Expectation] = ()) -> SequentialDesign | None:
+        """The claim's sequential design with every look able to reach its alpha (under
+        every open setting's expectation), or None for the fixed design (exact claims: only
+        checking every seed supports them)."""
         design = self._sequential_design()
         if design is None:
             return None
@@ -314,8 +317,15 @@ class Claim:
                               "seed is checked)")
             return None
 
+        every = list(expectations) or [expectation]
+        if any(_one_sample_mean(e) for e in every):
+            design = design.first_look_at_least(
+                MEAN_FIRST_LOOK, "a one-sample test of a mean is calibrated on skewed metrics "
+                "from 10 seeds on")
+
         def check(n: int, alpha: float) -> None:
-            expectation.check_seeds(n, alpha, claim_id=self.claim_id, levels=self._levels)
+            for e in every:
+                e.check_seeds(n, alpha, claim_id=self.claim_id, levels=self._levels)
 
         try:
             return design.fit(check, self.alpha)
@@ -475,6 +485,13 @@ class Claim:
                           "p_value": None, "effect": None, "n_seeds": self.n_seeds,
                           "metric": None, "levels": [], "members": [], "message": error or ""})
         return entry
+
+
+def _one_sample_mean(expectation: Expectation) -> bool:
+    """Whether the expectation tests a mean on one sample (a Threshold or Slope of a mean,
+    TOST about a value): the sequential design's first look waits for 10 seeds."""
+    location = getattr(expectation, "location", getattr(expectation, "of", None))
+    return expectation.kind in ("threshold", "slope") and location == "mean"
 
 
 def _merge(first: Samples, more: Samples) -> Samples:

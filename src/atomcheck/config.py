@@ -52,10 +52,11 @@ class Settings:
         Every claim adds seeds in looks while its verdict is inconclusive, alpha spent
         across the looks (:mod:`atomcheck.sequential`); a claim's own ``sequential=`` wins.
     sequential_seeds : (int, int) or None
-        Seeds at the first and last look for every sequential claim; None: half of each
-        claim's seeds, then all of them.
-    sequential_looks : int
-        Looks per sequential claim (evenly spaced seed counts).
+        Seeds at the first and last look for every sequential claim; None: 5 seeds, then
+        (from 12 seeds on) half of each claim's seeds, then all of them.
+    sequential_looks : int or None
+        Looks per sequential claim (evenly spaced seed counts); None: the default rule
+        above (:mod:`atomcheck.sequential`).
     seed_base : int
         Seeds are ``seed_base … seed_base + n − 1``: a fresh base re-derives every verdict
         on seeds nobody has looked at.
@@ -82,7 +83,7 @@ class Settings:
     fdr: str = "none"
     sequential: bool = False
     sequential_seeds: tuple[int, int] | None = None
-    sequential_looks: int = 2
+    sequential_looks: int | None = None
 
     def __post_init__(self) -> None:
         _check_alpha(self.alpha)
@@ -139,7 +140,7 @@ EXECUTOR_NAMES = ("serial", "processes", "dask")
 FDR_NAMES = ("none", "bh", "by", "holm")
 
 
-def _check_sequential(seeds: tuple[int, int] | None, looks: int) -> None:
+def _check_sequential(seeds: tuple[int, int] | None, looks: int | None) -> None:
     """Bad sequential input fails at start-up, naming the option and the fix."""
     if seeds is not None:
         low, high = seeds
@@ -150,7 +151,8 @@ def _check_sequential(seeds: tuple[int, int] | None, looks: int) -> None:
             raise InvalidClaim(f"--atomcheck-sequential-seeds={low}:{high}: the maximum {high} is "
                                f"below the minimum {low}; give MIN:MAX with MIN <= MAX, e.g. "
                                f"{high}:{low}.")
-    if not isinstance(looks, int) or isinstance(looks, bool) or looks < 1:
+    if looks is not None and (not isinstance(looks, int) or isinstance(looks, bool)
+                              or looks < 1):
         raise InvalidClaim(f"--atomcheck-sequential-looks={looks!r} must be an integer >= 1, "
                            "e.g. --atomcheck-sequential-looks=2.")
 

@@ -177,18 +177,18 @@ def _parse_looks(text: str) -> int:
 def _add_sequential_options(group: Any, parser: pytest.Parser) -> None:
     """Sequential seeds (:mod:`atomcheck.sequential`)."""
     group.addoption("--atomcheck-sequential", action="store_true", default=None,
-                    help="Sequential seeds: each claim looks at half its seeds first and adds "
-                         "more only while its verdict is inconclusive, alpha spent across the "
-                         "looks. Default: ini atomcheck_sequential or off.")
+                    help="Sequential seeds: each claim looks at 5 seeds first and adds more "
+                         "only while its verdict is inconclusive, alpha spent across the looks "
+                         "(atomcheck.sequential). Default: ini atomcheck_sequential or off.")
     group.addoption("--atomcheck-sequential-seeds", metavar="MIN:MAX",
                     type=_parse_sequential_seeds, default=None,
                     help="Seeds at the first and the last look of every sequential claim "
-                         "(implies --atomcheck-sequential). Default: half of each claim's "
-                         "seeds, then all of them.")
+                         "(implies --atomcheck-sequential). Default: 5 seeds, half of each "
+                         "claim's seeds (from 12 on), then all of them.")
     group.addoption("--atomcheck-sequential-looks", metavar="K", type=_parse_looks,
                     default=None,
-                    help="Looks per sequential claim. Default: ini atomcheck_sequential_looks "
-                         "or 2.")
+                    help="Looks per sequential claim, evenly spaced. Default: ini "
+                         "atomcheck_sequential_looks or the default rule (5 seeds, half, all).")
     parser.addini("atomcheck_sequential", "sequential seeds for every claim", type="bool",
                   default=False)
     parser.addini("atomcheck_sequential_seeds", "MIN:MAX seeds of sequential claims",

@@ -12,13 +12,15 @@ from atomcheck.cache import ResultCache
 from atomcheck.claim import Claim
 from atomcheck.config import Settings
 from atomcheck.errors import InvalidClaim
-from atomcheck.sequential import SPENDING, SequentialDesign, adjusted_p, parse_sequential
+from atomcheck.sequential import (FIRST_LOOK, SPENDINGS, SequentialDesign, adjusted_p,
+                                  parse_sequential)
 from atomcheck.sweep import SharedSweep
-from atomcheck.verdict import Beats, Exact, Rises
+from atomcheck.verdict import Beats, Equivalent, Exact, Rises, Threshold
 
 
-@pytest.mark.parametrize("spending", sorted(SPENDING))
-@pytest.mark.parametrize("low, high, looks", [(5, 10, 2), (4, 20, 4), (6, 10, 3), (10, 10, 2)])
+@pytest.mark.parametrize("spending", SPENDINGS)
+@pytest.mark.parametrize("low, high, looks", [(5, 10, 2), (4, 20, 4), (6, 10, 3), (10, 10, 2),
+                                              (5, 30, None), (5, 10, None)])
 def test_the_looks_spend_exactly_alpha(spending, low, high, looks):
     schedule = SequentialDesign(low, high, looks=looks, spending=spending).schedule(0.05)
     assert schedule[0].n_seeds == low and schedule[-1].n_seeds == high
@@ -31,39 +33,81 @@ def test_the_looks_spend_exactly_alpha(spending, low, high, looks):
 def test_known_schedules():
     assert [(k.n_seeds, k.alpha) for k in SequentialDesign(5, 10).schedule(0.05)] == [
         (5, 0.025), (10, 0.025)]
-    obf = SequentialDesign(5, 10, spending="obrien-fleming").schedule(0.05)
+    # the default rule: 5 seeds, half (when strictly between), all; front spending
+    assert [(k.n_seeds, k.alpha) for k in SequentialDesign(5, 30).schedule(0.05)] == [
+        (5, 0.025), (15, 0.0025), (30, 0.0225)]
+    assert SequentialDesign(5, 12).seed_counts() == [5, 6, 12]
+    assert SequentialDesign(5, 11).seed_counts() == [5, 6, 11]
+    assert SequentialDesign(5, 9).seed_counts() == [5, 9]
+    linear = SequentialDesign(5, 10, looks=2, spending="linear").schedule(0.05)
+    assert [k.alpha for k in linear] == [0.025, 0.025]
+    obf = SequentialDesign(5, 10, looks=2, spending="obrien-fleming").schedule(0.05)
     assert obf[0].alpha == pytest.approx(0.00557, abs=1e-4)  # Lan-DeMets OBF at t = 0.5
+    # front spending with many looks still leaves the last look a middle look's share
+    many = SequentialDesign(2, 40, looks=30).schedule(0.05)
+    assert many[-1].alpha >= many[1].alpha > 0
 
 
 @pytest.mark.parametrize("args, words", [
     ((10, 5), "maximum 5 is below the minimum 10"),
     ((1, 5), "too few"),
     ((5, 10, 0), "looks=0"),
+    ((5, 10, 2, "greedy"), "spending='greedy' is not known"),
 ])
 def test_bad_designs_say_what_to_fix(args, words):
     with pytest.raises(InvalidClaim, match=words):
         SequentialDesign(*args)
 
 
-def test_fit_raises_the_first_look_until_every_look_can_reach_its_alpha():
-    beats = Beats("m", along="x", a=1, b=0)
+def rank_check(members: int = 1):
+    """``check_seeds`` of a one-sided Wilcoxon claim with ``members`` comparisons."""
+    beats = Beats("m", along="x", a=members, b=list(range(members)))
+    levels = {"x": list(range(members + 1))}
+    return lambda n, alpha: beats.check_seeds(n, alpha, levels=levels)
 
-    def check(n: int, alpha: float) -> None:
-        beats.check_seeds(n, alpha, levels={"x": [0, 1]})
 
-    fitted = SequentialDesign(5, 10).fit(check, 0.05)  # 0.5**5 = 0.031 > alpha_1 = 0.025
-    assert fitted.seed_counts() == [6, 10]
-    assert "raised to 6" in fitted.notes[0]
-    fixed = SequentialDesign(5, 6).fit(check, 0.05)  # no earlier look can: the fixed design
-    assert fixed.seed_counts() == [6]
+def test_fit_moves_the_first_look_to_the_rank_tests_floor_and_spends_just_that():
+    fitted = SequentialDesign(5, 10).fit(rank_check(), 0.05)  # 0.5**5 = 0.031 > 0.025
+    looks = fitted.schedule(0.05)
+    assert [k.n_seeds for k in looks] == [6, 10]
+    # at 6 seeds the only p below 0.025 is 0.5**6: the look spends that, the last the rest
+    assert looks[0].alpha == pytest.approx(0.5**6, rel=1e-5) and looks[0].alpha > 0.5**6
+    assert looks[1].alpha == pytest.approx(0.05 - 0.5**6, rel=1e-5)
+    assert "raised from 5 to 6" in fitted.notes[0] and "spends 0.0156" in fitted.notes[1]
+    # a family of two: Holm needs 2 * 0.5**n below alpha_1, so 7 seeds
+    family = SequentialDesign(5, 10).fit(rank_check(2), 0.05).schedule(0.05)
+    assert [k.n_seeds for k in family] == [7, 10]
+    assert family[0].alpha == pytest.approx(2 * 0.5**7, rel=1e-5)
+
+
+def test_fit_keeps_a_t_test_design_and_drops_a_middle_look_that_cannot_decide():
+    tost = Equivalent("m", along="x", a=0, b=1, margin=0.5)
+    fitted = SequentialDesign(5, 20).fit(
+        lambda n, a: tost.check_seeds(n, a, levels={"x": [0, 1]}), 0.05)
+    assert fitted.schedule(0.05) == SequentialDesign(5, 20).schedule(0.05) and not fitted.notes
+    # a rank test cannot reach the middle look's 0.0025 at 8 seeds (0.5**8 = 0.0039)
+    dropped = SequentialDesign(5, 16).fit(rank_check(), 0.05)
+    assert [k.n_seeds for k in dropped.schedule(0.05)] == [6, 16]
+    assert any("look at 8 seeds dropped" in note for note in dropped.notes)
+    assert sum(k.alpha for k in dropped.schedule(0.05)) == pytest.approx(0.05)
+
+
+def test_fit_falls_back_to_the_fixed_design():
+    fixed = SequentialDesign(5, 6).fit(rank_check(), 0.05)  # no earlier look can decide
+    assert fixed.seed_counts() == [6] and fixed.schedule(0.05)[0].alpha == 0.05
+    assert "one look (the fixed design)" in fixed.notes[0]
+    # the last look at 6 seeds could not reach 0.05 - 0.0156 with a family of three
     with pytest.raises(InvalidClaim):
-        SequentialDesign(3, 4).fit(check, 0.05)
+        SequentialDesign(3, 4).fit(rank_check(), 0.05)  # not even the fixed design can
 
 
 def test_parse_and_adjusted_p():
     assert parse_sequential(None, 10) is None and parse_sequential(False, 10) is None
-    assert parse_sequential(True, 10, default_range=(4, 20)).seed_counts() == [4, 20]
-    assert parse_sequential(True, 3).seed_counts() == [2, 3]
+    assert parse_sequential(True, 10).seed_counts() == [FIRST_LOOK, 10]
+    assert parse_sequential(True, 20).seed_counts() == [5, 10, 20]
+    assert parse_sequential(True, 10, default_range=(4, 20)).seed_counts() == [4, 10, 20]
+    assert parse_sequential(True, 10, looks=2, default_range=(4, 20)).seed_counts() == [4, 20]
+    assert parse_sequential(True, 3).seed_counts() == [3]
     with pytest.raises(InvalidClaim, match=r"sequential=\(10, 5\).*below the minimum"):
         parse_sequential((10, 5), 10)
     with pytest.raises(InvalidClaim, match="must be True, False"):
@@ -201,3 +245,38 @@ def test_a_refutation_under_one_setting_waits_for_the_others():
     assert decisive(V(verdict="conditional", settings=[]))
     assert decisive(V(verdict="error", settings=[]))
     assert not decisive(V(verdict="inconclusive", settings=[]))
+
+
+def test_a_one_sample_mean_waits_for_ten_seeds():
+    """A threshold of a mean: the skewness-aware t-test is calibrated from 10 seeds on, so
+    a 10-seed claim keeps the fixed design and a 30-seed one looks at 10, 15 and 30."""
+    def train(seed: int, x: int) -> dict[str, float]:
+        return {"y": 1.0 + float(np.random.default_rng(seed).lognormal())}
+
+    short = Claim("demo.mean10", seeds=10, sequential=True)
+    verdict = short.sweep(train, x=[0]).expect(Threshold("y", above=0.0, of="mean"))
+    assert short.sequential_record() is None or short.sequential_record()["n_looks"] == 1
+    assert len(short.seeds) == 10 and "first look at 10 seeds" in verdict.message
+    long = Claim("demo.mean30", seeds=30, sequential=True)
+    long.sweep(train, x=[0]).expect(Threshold("y", above=0.0, of="mean"))
+    planned = [k["n_seeds"] for k in long.sequential_record()["planned"]]
+    assert planned == [10, 15, 30] and long.sequential_record()["stopped_at_look"] == 1
+    median = Claim("demo.median30", seeds=30, sequential=True)
+    median.sweep(train, x=[0]).expect(Threshold("y", above=0.0))  # the sign test: exact
+    assert [k["n_seeds"] for k in median.sequential_record()["planned"]] == [6, 15, 30]
+
+
+def test_pytest_benchmark_timings_keep_the_fixed_design():
+    """pytest-benchmark times a configuration once over all seeds: no later look could add
+    seeds, so BenchmarkTimings turns a claim's sequential mode off (and says so)."""
+    from types import SimpleNamespace
+
+    from atomcheck.toolbox.benchmark_timing import BenchmarkTimings
+
+    claim = Claim("demo.timing", seeds=10, settings=Settings(sequential=True))
+    BenchmarkTimings(SimpleNamespace(), claim, sum)
+    assert claim.sequential is False and claim._sequential_design() is None
+    assert any("pytest-benchmark times each configuration once" in n for n in claim.notes)
+    own = Claim("demo.timing_own", seeds=10, sequential=(5, 10))
+    BenchmarkTimings(SimpleNamespace(), own, sum)
+    assert own.sequential == (5, 10)  # the claim's own choice stands

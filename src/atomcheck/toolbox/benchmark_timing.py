@@ -130,6 +130,13 @@ class BenchmarkTimings:
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"BenchmarkTimings: metric={metric!r} must be a non-empty name.")
         self.claim = claim
+        # pytest-benchmark times a configuration once, over every seed of the claim, so a
+        # sequential claim (atomcheck.sequential) could not add seeds at a later look.
+        if getattr(claim, "sequential", None) is None:
+            setattr(claim, "sequential", False)
+            if getattr(getattr(claim, "settings", None), "sequential", False):
+                claim.notes.append("sequential: off (pytest-benchmark times each "
+                                   "configuration once, over all the claim's seeds)")
         self.target = target
         self.prepare = prepare
         self.metric = metric
