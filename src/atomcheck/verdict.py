@@ -660,7 +660,8 @@ class Expectation:
 
 
 def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int = 1,
-                          test: str = "Wilcoxon signed-rank") -> None:
+                          test: str = "Wilcoxon signed-rank",
+                          remedy: str = ", or of='mean' if the claim is about a mean") -> None:
     # Refutation is Holm-corrected across the family: with every seed agreeing, the best a
     # one-sided rank or sign test gives is 0.5**n, so m * 0.5**n must be below alpha for
     # both verdicts to be reachable.
@@ -671,7 +672,7 @@ def _check_wilcoxon_floor(n_seeds: int, alpha: float, claim_id: str, family: int
         raise InvalidClaim(
             f"{claim_id}: seeds={n_seeds} can never reach alpha={alpha:g} with a one-sided "
             f"{test} test{of} (smallest possible p = {smallest:.4g}). Use "
-            f"seeds>={need}, or of='mean' if the claim is about a mean.")
+            f"seeds>={need}{remedy}.")
 
 
 def _cfg_key(config: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -1216,8 +1217,12 @@ class Threshold(Expectation):
 class Spread(_Pairwise):
     """Level ``a``'s spread across seeds is smaller (or larger) than level ``b``'s.
 
-    The levels are paired by seed, so the test is a paired test of variances
-    (Pitman–Morgan), one-sided in the claimed direction.
+    The levels are paired by seed, so the test is a paired permutation test (swapping a
+    seed's two arms) of squared deviations from each level's median, one-sided in the
+    claimed direction; valid whatever the metric's distribution (skewed, heavy-tailed,
+    tied), see :func:`atomcheck.stats.paired_spread_test`. Effect: the spread ratio
+    (root-mean-square deviation from the median, ``a`` over ``b``). As with the sign
+    test, the smallest p-value is 0.5**n: 5 seeds at least (more in a family).
 
     Examples
     --------
@@ -1230,10 +1235,20 @@ class Spread(_Pairwise):
 
     def describe(self) -> str:
         word = "smaller" if self.smaller else "larger"
-        return f"spread of {self.metric}: {self.a} {word} than {self.b} (Pitman–Morgan, paired)"
+        return (f"spread of {self.metric}: {self.a} {word} than {self.b} "
+                "(paired permutation test)")
+
+    def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
+                    levels: Mapping[str, Sequence[Any]] | None = None) -> None:
+        """Refuse a design that can never reach ``alpha`` (the whole family included)."""
+        super().check_seeds(n_seeds, alpha, claim_id=claim_id)
+        family = self._family_size(levels, exclude=[self.along]) * (
+            len(self._bs(levels)) if levels is not None else 1)
+        _check_wilcoxon_floor(n_seeds, alpha, claim_id, family, test="permutation",
+                              remedy="")
 
     def _min_seeds(self) -> int:
-        return 4  # a correlation with n − 2 degrees of freedom needs a few seeds
+        return 4  # the median-centred permutation test needs a few seeds to mean anything
 
     def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:
         # The arm claimed tighter gets an outlier; the other arm its median (no spread added).

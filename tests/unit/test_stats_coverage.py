@@ -3,12 +3,14 @@
 Every 95% interval must cover the true effect at least 94% of the time on normal data
 (a percentile bootstrap covers ~90% there). Where the truth has no closed form (the mean
 per-seed Kendall tau) it is computed first from a million simulated seeds. On lognormal
-data the coverage is printed, not asserted (``pytest -s``).
+data the coverage is printed (``pytest -s``); only the paired spread ratio's, whose
+interval needs no normality, is asserted there too (>= 90%).
 
 Intervals are computed for thousands of samples at once by vectorised re-implementations
 that are checked equal to the public functions on a few samples first; the sd-ratio
 intervals call ``scipy.stats.bootstrap`` once for all samples with the library's fixed
-generator, which draws the same resamples as one call per sample would.
+generator, which draws the same resamples as one call per sample would. The paired
+spread-ratio interval (the inverted permutation test) is the public function, per sample.
 """
 
 from __future__ import annotations
@@ -175,20 +177,8 @@ def test_median_coverage() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# sd ratio: paired (Pitman–Morgan ∪ BCa) and independent (F ∪ BCa)
+# spread ratio: paired (the inverted permutation test) and independent (F ∪ BCa)
 # --------------------------------------------------------------------------------------
-
-
-def pm_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows' Pitman–Morgan intervals of sd(a)/sd(b)."""
-    n = a.shape[-1]
-    da, db = a - a.mean(-1, keepdims=True), b - b.mean(-1, keepdims=True)
-    saa, sbb, sab = (da * da).sum(-1), (db * db).sum(-1), (da * db).sum(-1)
-    q = special.stdtrit(n - 2, 0.975)
-    c = q * q / (n - 2 + q * q)
-    qa, qb, qc = (1 - c) * sbb**2, -2 * saa * sbb * (1 + c) + 4 * c * sab**2, (1 - c) * saa**2
-    root = np.sqrt(np.maximum(qb * qb - 4 * qa * qc, 0))
-    return np.sqrt(np.maximum((-qb - root) / (2 * qa), 0)), np.sqrt((-qb + root) / (2 * qa))
 
 
 def f_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -213,10 +203,17 @@ def bca_intervals(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarra
     return np.concatenate(lows), np.concatenate(highs)
 
 
-def ratio_intervals(a: np.ndarray, b: np.ndarray, paired: bool) -> tuple[np.ndarray, np.ndarray]:
-    exact_low, exact_high = pm_intervals(a, b) if paired else f_intervals(a, b)
-    boot_low, boot_high = bca_intervals(a, b, paired)
+def ratio_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' independent-groups sd-ratio intervals: F joined with BCa."""
+    exact_low, exact_high = f_intervals(a, b)
+    boot_low, boot_high = bca_intervals(a, b, paired=False)
     return np.minimum(exact_low, boot_low), np.maximum(exact_high, boot_high)
+
+
+def spread_intervals(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows' paired spread-ratio intervals, from the public function (~0.5 ms a row)."""
+    cis = [stats.paired_spread_test(x, y).ci for x, y in zip(a, b)]
+    return np.array([c.low for c in cis]), np.array([c.high for c in cis])
 
 
 def paired_normal(rng: np.random.Generator, reps: int, rho: float,
@@ -226,28 +223,26 @@ def paired_normal(rng: np.random.Generator, reps: int, rho: float,
     return ratio * z[..., 0] + 1.0, b - 2.0
 
 
-def test_sd_ratio_intervals_equal_the_public_functions() -> None:
+def test_sd_ratio_intervals_equal_the_public_function() -> None:
     # Equal up to round-off: a resample that is a permutation of the sample (~1 in 2000 at
     # 10 seeds) reproduces the estimate up to the last bit, and whether it counts as below
     # it moves BCa's bias correction slightly (measured: up to 0.2%); hence rel=5e-3.
     rng = np.random.default_rng(7)
     a, b = paired_normal(rng, 12, 0.5, 0.7)
-    low, high = ratio_intervals(a, b, paired=True)
-    for i in range(12):
-        r = stats.paired_spread_test(a[i], b[i])
-        assert r.ci == (pytest.approx(low[i], rel=5e-3), pytest.approx(high[i], rel=5e-3))
-    low, high = ratio_intervals(a, b, paired=False)
+    low, high = ratio_intervals(a, b)
     for i in range(12):
         r = stats.spread_test(a[i], b[i])
         assert r.ci == (pytest.approx(low[i], rel=5e-3), pytest.approx(high[i], rel=5e-3))
 
 
 @pytest.mark.parametrize("rho", [0.0, 0.8])
-def test_paired_sd_ratio_coverage(rho: float) -> None:
+def test_paired_spread_ratio_coverage(rho: float) -> None:
+    # A's deviations are 0.6 times B's: the spread ratio (rms deviation from the median)
+    # and the sd ratio are both 0.6.
     rng = np.random.default_rng(8 + int(10 * rho))
     a, b = paired_normal(rng, BOOT_REPS, rho, 0.6)
-    assert_covers(*ratio_intervals(a, b, paired=True), 0.6, f"paired sd ratio, normal, rho={rho}")
-    # The BCa part alone would not do: it covers ~91% here.
+    assert_covers(*spread_intervals(a, b), 0.6, f"paired spread ratio, normal, rho={rho}")
+    # A paired BCa interval of the sd ratio would not do: it covers ~91% here.
     boot = coverage(*bca_intervals(a, b, paired=True), 0.6)
     print(f"paired sd ratio, BCa alone, rho={rho}: coverage {boot:.4f}")
     assert boot < 0.94
@@ -256,12 +251,16 @@ def test_paired_sd_ratio_coverage(rho: float) -> None:
 def test_independent_sd_ratio_coverage() -> None:
     rng = np.random.default_rng(9)
     a, b = rng.normal(0, 0.6, size=(BOOT_REPS, N)), rng.normal(size=(BOOT_REPS, N))
-    assert_covers(*ratio_intervals(a, b, paired=False), 0.6, "independent sd ratio, normal")
+    assert_covers(*ratio_intervals(a, b), 0.6, "independent sd ratio, normal")
 
 
-def test_sd_ratio_coverage_on_lognormal_is_reported() -> None:
+def test_spread_ratio_coverage_on_lognormal() -> None:
     rng = np.random.default_rng(10)
     z = rng.normal(size=(BOOT_REPS, N, 2))
     a, b = 0.6 * np.exp(z[..., 0]), np.exp(0.5 * z[..., 0] + np.sqrt(0.75) * z[..., 1])
-    report(*ratio_intervals(a, b, paired=True), 0.6, "paired sd ratio, lognormal")
-    report(*ratio_intervals(a, b[::-1], paired=False), 0.6, "independent sd ratio, lognormal")
+    # Measured: 0.93 for the paired interval (0.95 at 20 seeds), against 0.86 for a paired
+    # BCa interval of the sd ratio.
+    paired = spread_intervals(a, b)
+    report(*paired, 0.6, "paired spread ratio, lognormal")
+    assert coverage(*paired, 0.6) >= 0.9
+    report(*ratio_intervals(a, b[::-1]), 0.6, "independent sd ratio, lognormal")

@@ -818,46 +818,68 @@ def test_skew_mean_test_refuses_what_the_t_test_wrongly_supports() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# paired_spread_test (Pitman–Morgan)
+# paired_spread_test (permutation test of squared deviations from the medians)
 # --------------------------------------------------------------------------------------
 
 
-def test_pitman_morgan_by_hand() -> None:
-    # a = 0, 1, 2, 3; b = 0, 3, 0, 3: S = a + b = 0, 4, 2, 6; D = a - b = 0, -2, 2, 0.
-    # Centred: S = -3, 1, -1, 3; D = 0, -2, 2, 0 -> sum SD = -4, sum S^2 = 20, sum D^2 = 8,
-    # r = -4 / sqrt(160) = -1/sqrt(10), t = r sqrt(2) / sqrt(1 - r^2) = -sqrt(2)/3 (2 df).
-    a, b = [0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0]
+def test_paired_spread_by_hand() -> None:
+    # a = -2, -1, 0, 1, 3 (median 0): u = 4, 1, 0, 1, 9; b = 0, 2, -1, 1, 0 (median 0):
+    # v = 0, 4, 1, 1, 0; d = u - v = 4, -3, -1, 0, 9, T = 9. Swapping a seed's arms flips
+    # its d, so T* = ±4 ± 3 ± 1 ± 9 (± 0): with +9, the 8 sign choices for 4, 3, 1 give
+    # 17, 15, 11, 9, 9, 7, 3, 1; with -9 every sum is below 0. Each counts twice (the 0).
+    # P(T* >= 9) = 2 * 5 / 32; P(T* <= 9) = 1 - 2 * 3 / 32 (17, 15 and 11 lie above).
+    a, b = [-2.0, -1.0, 0.0, 1.0, 3.0], [0.0, 2.0, -1.0, 1.0, 0.0]
     r = stats.paired_spread_test(a, b, ci=False)
-    assert r.test == "pitman_morgan"
-    assert r.extra["r"] == pytest.approx(-1 / math.sqrt(10))
-    assert r.statistic == pytest.approx(-math.sqrt(2) / 3)
-    assert r.pvalue == pytest.approx(t2_sf(math.sqrt(2) / 3), rel=1e-10)
-    assert r.pvalue_opposite == pytest.approx(1 - t2_sf(math.sqrt(2) / 3), rel=1e-10)
-    assert r.effect == pytest.approx(math.sqrt((5 / 3) / 3))  # var a = 5/3, var b = 3
-    assert r.extra["alternative"] == "less"
+    assert r.test == "permutation_spread"
+    assert (r.pvalue, r.pvalue_opposite) == (pytest.approx(26 / 32), pytest.approx(10 / 32))
+    assert r.effect == pytest.approx(math.sqrt(15 / 6))  # sum u = 15, sum v = 6
+    assert r.statistic == pytest.approx(math.log(15 / 6))
+    assert (r.extra["d_mean"], r.extra["d_sd"]) == (pytest.approx(1.8),
+                                                    pytest.approx(math.sqrt(22.7)))
+    assert r.extra["alternative"] == "less" and r.extra["swaps"] == 32
+    assert r.extra["sd_a"] == pytest.approx(np.std(a, ddof=1))
     larger = stats.paired_spread_test(a, b, a_smaller=False, ci=False)
     assert (larger.pvalue, larger.pvalue_opposite) == (r.pvalue_opposite, r.pvalue)
+    # Five seeds are too few for a 95% interval: even the most extreme of the 32 swaps
+    # is 1/32 > 2.5%.
+    assert stats.paired_spread_test(a, b).ci == (0.0, math.inf)
 
 
-def test_pitman_morgan_equal_spreads() -> None:
-    # b is a within-seed shuffle of a's values: equal variances, S and D uncorrelated.
+def test_paired_spread_interval_by_hand() -> None:
+    # u = 1, 4, 0 and v = 2, 1, 3: the swapped sets K give U_K / V_K = 0/0 (none), 1/2,
+    # 4/1, 0/3, 5/3, 1/5, 4/4, 5/6. A 50% interval keeps theta while at least
+    # floor(8 * 0.25) + 1 = 3 ratios lie on each side: the 3rd largest ratio counting the
+    # empty set as +inf (5/3) and the 3rd smallest counting it and 0/3 as 0 (1/5).
+    u, v = np.array([1.0, 4.0, 0.0]), np.array([2.0, 1.0, 3.0])
+    ci = stats._swap_ratio_interval(u, v, level=0.5)
+    assert ci == (pytest.approx(math.sqrt(1 / 5)), pytest.approx(math.sqrt(5 / 3)))
+    # The interval is the set of ratios the test does not reject at 25% on either side.
+    for theta in (0.19, 0.21, 1.0, 1.6, 1.7):
+        below, above = stats._swap_pvalues((u - theta * v)[None, :])
+        inside = ci.low**2 <= theta <= ci.high**2
+        assert (below[0] > 0.25 and above[0] > 0.25) == inside, theta
+
+
+def test_paired_spread_equal_spreads() -> None:
+    # b is a within-seed shuffle of a's values: medians 2.5, u = 2.25, 0.25, 0.25, 2.25,
+    # v = 0.25, 2.25, 2.25, 0.25, d = 2, -2, -2, 2, T = 0. Of the 16 sign choices of
+    # ±2 ±2 ±2 ±2, 1 + 4 + 6 sum to <= 0 (and as many to >= 0).
     r = stats.paired_spread_test([1.0, 2.0, 3.0, 4.0], [2.0, 1.0, 4.0, 3.0])
-    assert r.extra["r"] == pytest.approx(0.0, abs=1e-15)
-    assert (r.pvalue, r.pvalue_opposite) == (pytest.approx(0.5), pytest.approx(0.5))
-    assert r.effect == pytest.approx(1.0)
+    assert (r.pvalue, r.pvalue_opposite) == (pytest.approx(11 / 16), pytest.approx(11 / 16))
+    assert r.effect == pytest.approx(1.0) and r.statistic == pytest.approx(0.0)
     assert r.ci.low < 1.0 < r.ci.high
 
 
-def test_pitman_morgan_degenerate_cases() -> None:
-    # A constant arm: corr(S, D) = -1 exactly; as strong as 4 agreeing signs, never 0.
+def test_paired_spread_degenerate_cases() -> None:
+    # A constant arm: every d < 0, only the observed arrangement is as extreme: 0.5**4.
     r = stats.paired_spread_test([1.0, 1.0, 1.0, 1.0], [0.0, 1.0, 3.0, 2.0])
     assert (r.pvalue, r.pvalue_opposite) == (1 / 16, 1.0)
     assert r.effect == 0.0
-    # b = a / 2: the spread ratio is exactly 2, again a correlation of +1.
+    # b = a / 2: the spread ratio is exactly 2, every d > 0.
     r = stats.paired_spread_test([0.0, 2.0, 6.0, 4.0], [0.0, 1.0, 3.0, 2.0])
     assert (r.pvalue, r.pvalue_opposite) == (1.0, 1 / 16)
     assert r.effect == pytest.approx(2.0)
-    # a = b + 1 (D constant) or a = 5 - b (S constant): equal spreads, no evidence at all.
+    # a = b + 1 or a = 5 - b: the same deviations, every d = 0, no evidence at all.
     for a, b in (([1.0, 2.0, 4.0, 3.0], [0.0, 1.0, 3.0, 2.0]),
                  ([5.0, 4.0, 2.0, 3.0], [0.0, 1.0, 3.0, 2.0])):
         r = stats.paired_spread_test(a, b)
@@ -868,8 +890,8 @@ def test_pitman_morgan_degenerate_cases() -> None:
     assert math.isnan(both.effect) and math.isnan(both.ci.low)
 
 
-def test_pitman_morgan_errors() -> None:
-    with pytest.raises(ValueError, match=r"needs >= 3 seeds; got 2"):
+def test_paired_spread_errors() -> None:
+    with pytest.raises(ValueError, match=r"paired spread test needs >= 3 seeds; got 2"):
         stats.paired_spread_test([1.0, 2.0], [3.0, 5.0])
     with pytest.raises(ValueError, match=r"`a` and `b` must pair up; got 3 and 4 seeds"):
         stats.paired_spread_test([1.0, 2.0, 3.0], [1.0, 2.0, 3.0, 4.0])
@@ -929,8 +951,7 @@ def test_seeds_needed_for_family_asks_each_member_for_more_power() -> None:
         stats.seeds_needed_for(r, power=1.0)
 
 
-def test_seeds_needed_for_page_and_pitman_morgan_formulas() -> None:
-    z = norm.ppf(0.95) + norm.ppf(0.8)
+def test_seeds_needed_for_page_and_spread_formulas() -> None:
     v = np.array([[1.0, 2.0, 3.0], [1.0, 3.0, 2.0], [2.0, 1.0, 3.0], [2.0, 3.0, 1.0]])
     page = stats.trend_test(v, increasing=True, ci=False)
     mu0, sigma0 = 3 * 16 / 4, math.sqrt(9 * 4 * 8 / 144)  # k(k+1)^2/4, k^2(k+1)(k^2-1)/144
@@ -938,9 +959,14 @@ def test_seeds_needed_for_page_and_pitman_morgan_formulas() -> None:
     expected = math.ceil(((norm.ppf(0.95) * sigma0 + norm.ppf(0.8) * sigma1) / (mu1 - mu0)) ** 2)
     assert stats.seeds_needed_for(page).n == expected
     assert stats.seeds_needed_for(stats.trend_test(v, increasing=False, ci=False)).n is None
-    pm = stats.paired_spread_test([0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0], ci=False)
-    n = stats.seeds_needed_for(pm).n
-    assert n == math.ceil((z / math.atanh(1 / math.sqrt(10))) ** 2 + 3)
+    # Spread: a = 0..3, b = 0, 3, 0, 3 (medians 1.5): d = 0, -2, -2, 0, mean -1, sd
+    # sqrt(4/3): a one-sided t-test at delta = sqrt(3)/2 needs the smallest n with
+    # noncentral-t power >= 0.8 (and at least 5 seeds, the permutation test's floor).
+    spread = stats.paired_spread_test([0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0], ci=False)
+    delta = math.sqrt(3) / 2
+    expected = next(m for m in range(2, 100)
+                    if nct.sf(student.ppf(0.95, m - 1), m - 1, delta * math.sqrt(m)) >= 0.8)
+    assert stats.seeds_needed_for(spread).n == max(expected, 5) == 10
     larger = stats.paired_spread_test([0.0, 1.0, 2.0, 3.0], [0.0, 3.0, 0.0, 3.0],
                                       a_smaller=False, ci=False)
     assert stats.seeds_needed_for(larger).n is None

@@ -47,15 +47,15 @@ class Case:
 
     def __init__(self, draw: Callable[[np.random.Generator, int, int], np.ndarray],
                  pvalues: Callable[[np.ndarray], np.ndarray],
-                 result: Callable[[np.ndarray], stats.TestResult]) -> None:
-        self.draw, self.pvalues, self.result = draw, pvalues, result
+                 result: Callable[[np.ndarray], stats.TestResult], big: int = BIG) -> None:
+        self.draw, self.pvalues, self.result, self.big = draw, pvalues, result, big
 
     def power(self, n: int, seed: int) -> float:
         data = self.draw(np.random.default_rng(seed), REPS, n)
         return float(np.mean(self.pvalues(data) < ALPHA))
 
     def advice(self, **kwargs: float) -> stats.SeedAdvice:
-        population = self.result(self.draw(np.random.default_rng(12345), 1, BIG)[0])
+        population = self.result(self.draw(np.random.default_rng(12345), 1, self.big)[0])
         return stats.seeds_needed_for(population, alpha=ALPHA, **kwargs)
 
 
@@ -105,9 +105,11 @@ CASES: dict[str, Case] = {
         lambda v: by_statistic(page_l(v), v, lambda w: stats.trend_test(w, increasing=True,
                                                                         ci=False)),
         lambda v: stats.trend_test(v, increasing=True, ci=False)),
-    "Pitman-Morgan": Case(
-        spread_pairs, lambda p: stats._pitman_morgan_core(p[..., 0], p[..., 1])[2],
-        lambda p: stats.paired_spread_test(p[:, 0], p[:, 1], ci=False)),
+    # The permutation test runs 10,000 arm swaps over every seed: 10,000 seeds are
+    # population enough for its per-seed mean and sd.
+    "paired spread": Case(
+        spread_pairs, lambda p: stats._spread_core(p[..., 0], p[..., 1])[0],
+        lambda p: stats.paired_spread_test(p[:, 0], p[:, 1], ci=False), big=10_000),
     "paired TOST": Case(normal_shift(0.1), tost_p(stats._t_core, 0.55),
                         lambda d: stats.tost_paired(d, np.zeros(d.size), margin=0.55, ci=False)),
     "one-sample TOST": Case(normal_shift(0.1), tost_p(stats._skew_t_core, 0.6),
@@ -166,7 +168,7 @@ WRONG_WAY = {
     "one-sample mean test": lambda x: stats.one_sample_test(x, 0.0, greater=False),
     "sign test": lambda x: stats.one_sample_test(x, 0.0, greater=False, test="sign"),
     "Page's L": lambda v: stats.trend_test(v, increasing=False, ci=False),
-    "Pitman-Morgan": lambda p: stats.paired_spread_test(p[:, 0], p[:, 1], a_smaller=False,
+    "paired spread": lambda p: stats.paired_spread_test(p[:, 0], p[:, 1], a_smaller=False,
                                                         ci=False),
     "paired TOST": lambda d: stats.tost_paired(d + 1.0, np.zeros(d.size), margin=0.55),
 }

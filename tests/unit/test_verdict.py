@@ -352,8 +352,13 @@ WIDE = [0.80, 0.95, 0.70, 0.99, 0.85, 0.75, 0.92, 0.60]
 def test_spread_verdicts() -> None:
     s = table({"l2": TIGHT, "none": WIDE})
     v = Spread("m", along="x", a="l2", b="none").evaluate(s)
-    assert v.verdict == "supported" and v.kind == "variance" and v.test == "pitman_morgan"
-    assert v.effect == pytest.approx(np.std(TIGHT, ddof=1) / np.std(WIDE, ddof=1))
+    assert v.verdict == "supported" and v.kind == "variance" and v.test == "permutation_spread"
+    # Every seed's squared deviation from its level's median is smaller with l2: of the
+    # 2**8 arm swaps only the observed arrangement is as extreme.
+    assert v.p_value == pytest.approx(1 / 2**8)
+    deviations = [np.sum((np.array(x) - np.median(x)) ** 2) for x in (TIGHT, WIDE)]
+    assert v.effect == pytest.approx(np.sqrt(deviations[0] / deviations[1]))
+    assert v.ci[0] < v.effect < v.ci[1] < 1
     assert Spread("m", along="x", a="none", b="l2").evaluate(s).verdict == "refuted"
     assert Spread("m", along="x", a="l2", b="none", smaller=False).evaluate(s).verdict == "refuted"
     similar = [t + 0.002 * e for t, e in zip(TIGHT, NOISE)]
@@ -361,6 +366,19 @@ def test_spread_verdicts() -> None:
     assert u.verdict == "inconclusive"
     assert u.seeds_needed is None or u.seeds_needed > 8
     assert_jsonable(u)
+
+
+def test_spread_refuses_too_few_seeds_to_reach_alpha() -> None:
+    # The permutation test's smallest p is 0.5**n: 4 seeds give 1/16 > 0.05; a family of
+    # two comparisons needs 0.5**n * 2 < 0.05, 6 seeds.
+    with pytest.raises(InvalidClaim, match=r"one-sided permutation test \(smallest possible "
+                                           r"p = 0.0625\)\. Use seeds>=5\.$"):
+        Spread("m", along="x", a="l2", b="none").check_seeds(4, 0.05, claim_id="c")
+    Spread("m", along="x", a="l2", b="none").check_seeds(5, 0.05, claim_id="c")
+    three = {"x": ["l2", "none", "dropout"]}
+    with pytest.raises(InvalidClaim, match=r"in a family of 2 .* Use seeds>=6\.$"):
+        Spread("m", along="x", a="l2").check_seeds(5, 0.05, claim_id="c", levels=three)
+    Spread("m", along="x", a="l2").check_seeds(6, 0.05, claim_id="c", levels=three)
 
 
 # --------------------------------------------------------------------------------------
