@@ -270,8 +270,9 @@ def check_from_floor(entry: dict[str, Any]) -> Callable[[int, float], None]:
 
 
 def one_sample_mean(entry: dict[str, Any]) -> bool:
-    """``claim._one_sample_mean`` from the record: a threshold or slope whose test has no
-    floor is a test of a mean (a median's sign test has one)."""
+    """Whether the claim's ``first_look()`` is :data:`MEAN_FIRST_LOOK`, from the record: a
+    threshold or slope whose test has no floor is a test of a mean (a median's sign test
+    has one)."""
     return entry["kind"] in ("threshold", "slope") and entry["floor"][str(entry["n_seeds"])] == 0
 
 

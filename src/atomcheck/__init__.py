@@ -10,6 +10,7 @@ from atomcheck.claim import Claim
 from atomcheck.config import Settings, get_profile, load_profile, register_profile
 from atomcheck.errors import AtomcheckError, ClaimError, InvalidClaim, UnderpoweredWarning
 from atomcheck.memo import Memo
+from atomcheck.reproducible import request_reproducible_blas as _request_reproducible_blas
 from atomcheck.shapes import Dips, Peaks, Saturates, Slope
 from atomcheck.stats import ConfidenceInterval, TestResult
 from atomcheck.sweep import ByLevel, Samples, SharedSweep, run_sweep
@@ -24,6 +25,10 @@ from atomcheck.verdict import (
     Threshold,
     Verdict,
 )
+
+# Before torch's first matrix product (none of the imports above loads torch): MKL reads
+# its reproducible mode once, and a seed's numbers must not depend on its batch.
+_request_reproducible_blas()
 
 __version__ = "0.1.0"
 

@@ -25,12 +25,22 @@ from atomcheck.executors import Executor, get_executor, session_executor
 from atomcheck.randomness import (parse_variance_sources, plan_variance_sources,
                                   variance_record, variant_levels)
 from atomcheck.robust import SETTING_FACTOR, Setting, combine, parse_settings
-from atomcheck.sequential import (MEAN_FIRST_LOOK, Look, LookResult, SequentialDesign,
+from atomcheck.sequential import (Look, LookResult, SequentialDesign,
                                   adjusted_p, parse_sequential, run_looks)
 from atomcheck.sweep import Samples, SharedSweep, check_levels, run_sweep
 from atomcheck.verdict import Expectation, SettingResult, Verdict
 
-__all__ = ["Claim", "EXPECTED", "SCHEMA_FIELDS"]
+__all__ = ["Claim", "CACHED_NOTE_ATTR", "EXPECTED", "FIXED_SEEDS_ATTR", "SCHEMA_FIELDS"]
+
+#: A training function with this attribute (a reason, as text) trains all of a claim's seeds
+#: at once, so the claim keeps the fixed design even when sequential seeds are asked for
+#: (and its verdict says why): pytest-benchmark's timings, for one.
+FIXED_SEEDS_ATTR = "__atomcheck_fixed_seeds__"
+
+#: A training function with this attribute (a note, as text) has results that mean less when
+#: read from the cache (timings measured by an earlier run): a claim that read any of its
+#: runs from the cache adds the note to its verdict's message.
+CACHED_NOTE_ATTR = "__atomcheck_cached_note__"
 
 EXPECTED = ("supported", "refuted", "conditional", "inconclusive")
 SCHEMA_FIELDS = ("id", "variant", "nodeid", "statement", "sources", "kind", "expected",
@@ -261,6 +271,9 @@ class Claim:
             self.stored_runs = stats.writes - writes
             for note in dict.fromkeys(stats.uncacheable[refused:]):
                 self.notes.append(note)
+            cached_note = getattr(self._fn, CACHED_NOTE_ATTR, None)
+            if self.cached_runs and cached_note and cached_note not in self.notes:
+                self.notes.append(cached_note)
         if self.notes:
             verdict = verdict.replace(message="; ".join([*self.notes, verdict.message]).strip("; "))
         self.wall_s = time.perf_counter() - start
@@ -316,12 +329,17 @@ class Claim:
             self.notes.append("sequential: off for an exact claim (it holds only when every "
                               "seed is checked)")
             return None
+        fixed = getattr(self._fn, FIXED_SEEDS_ATTR, None)
+        if fixed:
+            self.notes.append(f"sequential: off ({fixed})")
+            return None
 
         every = list(expectations) or [expectation]
-        if any(_one_sample_mean(e) for e in every):
+        first = max(e.first_look() for e in every)
+        if first > 2:
             design = design.first_look_at_least(
-                MEAN_FIRST_LOOK, "a one-sample test of a mean is calibrated on skewed metrics "
-                "from 10 seeds on")
+                first, f"a one-sample test of a mean is calibrated on skewed metrics from "
+                f"{first} seeds on")
 
         def check(n: int, alpha: float) -> None:
             for e in every:
@@ -485,13 +503,6 @@ class Claim:
                           "p_value": None, "effect": None, "n_seeds": self.n_seeds,
                           "metric": None, "levels": [], "members": [], "message": error or ""})
         return entry
-
-
-def _one_sample_mean(expectation: Expectation) -> bool:
-    """Whether the expectation tests a mean on one sample (a Threshold or Slope of a mean,
-    TOST about a value): the sequential design's first look waits for 10 seeds."""
-    location = getattr(expectation, "location", getattr(expectation, "of", None))
-    return expectation.kind in ("threshold", "slope") and location == "mean"
 
 
 def _merge(first: Samples, more: Samples) -> Samples:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atomcheck.errors import InvalidClaim
+from atomcheck.reproducible import check_reproducible_blas
 from atomcheck.seeding import SOURCES, check_hold, derive_seed, rng, stream_seed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,6 +65,7 @@ def configure_torch(threads: int = 1) -> None:
 def _ensure_torch() -> None:
     if not _TORCH_CONFIGURED:
         configure_torch(1)
+    check_reproducible_blas()  # once per process: warns if a seed could depend on its batch
 
 
 # -- what a spec means: shared by train() and the engine -----------------------------------------
@@ -848,12 +850,25 @@ class Task:
         out["diverged"] = float(result.diverged)
         return out
 
-    def run(self, seed: int, config: Mapping[str, Any], device: str | None = None
-            ) -> dict[str, float]:
-        """Train one seed through the per-seed trainer and return its metrics."""
+    def run(self, seed: int, config: Mapping[str, Any], device: str | None = None, *,
+            reference: bool = False) -> dict[str, float]:
+        """Train seed ``seed`` alone and return its metrics.
+
+        By default on the batched engine with a batch of one, so the numbers are those the
+        seed gets in any batched sweep, bit for bit (a row's arithmetic never depends on
+        the rows batched with it); a spec the engine cannot express, or
+        ``reference=True``, trains on the per-seed trainer :func:`train` (equal to the
+        engine to rounding).
+        """
         spec = self.split_config(config)[1]
-        return self.result_metrics(train(spec, self.dataset(seed, config), seed=seed,
-                                         device=device or self.device))
+        data, dev = self.dataset(seed, config), device or self.device
+        if not reference:
+            # The one way up, inside this method (declared in the import-linter contracts).
+            from atomcheck.engine import supports, train_batched
+
+            if supports(spec) is None:
+                return self.result_metrics(train_batched(spec, [data], [seed], device=dev)[0])
+        return self.result_metrics(train(spec, data, seed=seed, device=dev))
 
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
         """Train seed ``seed`` under ``config`` (never raises on divergence)."""

@@ -23,6 +23,7 @@ from scipy.stats import t as t_dist
 
 from atomcheck import stats
 from atomcheck.errors import InvalidClaim
+from atomcheck.sequential import MEAN_FIRST_LOOK
 from atomcheck.sweep import Samples
 from atomcheck.verdict import (
     Expectation,
@@ -271,6 +272,11 @@ class Slope(_Ordered):
                 f"{claim_id}: Slope({self.metric!r}, along={self.along!r}) fits on log x "
                 f"(log_x=True, the default), so every level must be > 0; got {values!r}. "
                 "Drop the non-positive levels, or pass log_x=False for a linear x axis.")
+
+    def first_look(self) -> int:
+        """Slopes tested by their mean are calibrated on skewed metrics only from
+        :data:`~atomcheck.sequential.MEAN_FIRST_LOOK` seeds on (as a Threshold of a mean)."""
+        return MEAN_FIRST_LOOK if self.of == "mean" else 2
 
     def _axes(self) -> str:
         return {(True, True): "log-log", (True, False): "semi-log (log x)",

@@ -25,6 +25,7 @@ from atomcheck.cache import ResultCache
 from atomcheck.errors import ClaimError, InvalidClaim
 from atomcheck.executors import Executor, SerialExecutor
 from atomcheck.fingerprint import Unfingerprintable, fingerprint
+from atomcheck.reproducible import known_irreproducible
 
 __all__ = ["ByLevel", "Run", "Samples", "SharedSweep", "run_sweep", "check_levels",
            "accepted_names"]
@@ -615,6 +616,12 @@ class _CachedRuns:
                    float(payload["wall_s"]), bool(payload["diverged"]), payload.get("history"))
 
     def put(self, index: int, run: Run) -> None:
+        if self.cache is not None and known_irreproducible():
+            # A seed's numbers here depend on its batch: one entry per seed would be wrong.
+            self.cache.stats.uncacheable.append(
+                "results not cached: matrix products depend on a row's place in the batch "
+                "(MKL without its reproducible mode: import atomcheck before torch)")
+            return
         if self.cache is not None:
             self.cache.put(self._key(index, run.seed),
                            {"metrics": run.metrics, "wall_s": run.wall_s,

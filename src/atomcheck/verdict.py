@@ -34,6 +34,7 @@ from scipy import stats as _st
 
 from atomcheck import stats
 from atomcheck.errors import InvalidClaim
+from atomcheck.sequential import MEAN_FIRST_LOOK
 from atomcheck.sweep import Samples
 
 __all__ = [
@@ -423,6 +424,12 @@ class Expectation:
                 f"{claim_id}: seeds={n_seeds} is too few for a {self.kind} claim: the test "
                 "needs at least 2 paired seeds (10 or more for useful power). Pass seeds=10 "
                 "to the claim marker or --atomcheck-seeds=10.")
+
+    def first_look(self) -> int:
+        """The fewest seeds at which this expectation's test keeps its level on skewed
+        metrics: a sequential design looks no earlier (:mod:`atomcheck.sequential`). 2 for
+        paired and rank tests; one-sample tests of a mean say more."""
+        return 2
 
     def _family_size(self, levels: Mapping[str, Sequence[Any]] | None,
                      exclude: Sequence[str] = ()) -> int:
@@ -1152,6 +1159,11 @@ class Threshold(Expectation):
         if self.about is not None and self.location != "mean":
             raise InvalidClaim(f"{claim_id}: Threshold(about=...) is an equivalence test of the "
                                "mean (TOST); drop of='median' or use above=/below=.")
+
+    def first_look(self) -> int:
+        """A test of a mean (``above``/``below``, or TOST about a value) is calibrated on
+        skewed metrics only from :data:`~atomcheck.sequential.MEAN_FIRST_LOOK` seeds on."""
+        return MEAN_FIRST_LOOK if self.location == "mean" else 2
 
     def check_seeds(self, n_seeds: int, alpha: float, *, claim_id: str = "<claim>",
                     levels: Mapping[str, Sequence[Any]] | None = None) -> None:

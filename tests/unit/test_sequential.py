@@ -268,15 +268,18 @@ def test_a_one_sample_mean_waits_for_ten_seeds():
 
 def test_pytest_benchmark_timings_keep_the_fixed_design():
     """pytest-benchmark times a configuration once over all seeds: no later look could add
-    seeds, so BenchmarkTimings turns a claim's sequential mode off (and says so)."""
+    seeds, so a claim timing with BenchmarkTimings keeps the fixed design (and says so),
+    whether the run or the claim itself asked for sequential seeds."""
     from types import SimpleNamespace
 
     from atomcheck.toolbox.benchmark_timing import BenchmarkTimings
 
-    claim = Claim("demo.timing", seeds=10, settings=Settings(sequential=True))
-    BenchmarkTimings(SimpleNamespace(), claim, sum)
-    assert claim.sequential is False and claim._sequential_design() is None
-    assert any("pytest-benchmark times each configuration once" in n for n in claim.notes)
-    own = Claim("demo.timing_own", seeds=10, sequential=(5, 10))
-    BenchmarkTimings(SimpleNamespace(), own, sum)
-    assert own.sequential == (5, 10)  # the claim's own choice stands
+    for claim in (Claim("demo.timing", seeds=10, settings=Settings(sequential=True)),
+                  Claim("demo.timing_own", seeds=10, sequential=(5, 10))):
+        timings = BenchmarkTimings(SimpleNamespace(), claim, sum)
+        claim.sweep(timings, x=[0])
+        assert claim._fit_design(Threshold("time_s", above=0.0)) is None
+        assert any("pytest-benchmark times each configuration once" in n for n in claim.notes)
+    plain = Claim("demo.plain", seeds=10, sequential=(5, 10))
+    plain.sweep(lambda seed, x: {"y": 1.0}, x=[0])
+    assert plain._fit_design(Threshold("y", above=0.0)) is not None  # only timings opt out

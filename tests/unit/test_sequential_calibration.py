@@ -1,8 +1,8 @@
 """Sequential seeds keep the false-positive rate at or below alpha (atomcheck.sequential).
 
 Each design is the default one (``sequential=True``) fitted to the expectation exactly as a
-claim fits it (``SequentialDesign.fit`` on ``check_seeds``; the one-sample mean guard of
-``claim._one_sample_mean``). Every design runs >= 2,000 simulated claims through the
+claim fits it (``SequentialDesign.fit`` on ``check_seeds``; no look before the expectation's
+``first_look()``). Every design runs >= 2,000 simulated claims through the
 sequential rule (:func:`atomcheck.sequential.run_looks`) with each look's verdict at that
 look's alpha, on null data, and counts wrong verdicts:
 
@@ -46,10 +46,8 @@ import pytest
 from scipy.stats import binomtest
 
 from atomcheck import stats
-from atomcheck.claim import _one_sample_mean
 from atomcheck.robust import combine
-from atomcheck.sequential import (MEAN_FIRST_LOOK, Look, SequentialDesign, parse_sequential,
-                                  run_looks)
+from atomcheck.sequential import Look, SequentialDesign, parse_sequential, run_looks
 from atomcheck.verdict import Beats, Equivalent, Expectation, Rises, SettingResult, Threshold
 from calibration import ALPHA, Sim, assert_at_most_alpha
 
@@ -63,8 +61,7 @@ def default_looks(expectation: Expectation, levels: dict[str, list[Any]],
     fits them."""
     design = parse_sequential(True, n_seeds)
     assert design is not None
-    if _one_sample_mean(expectation):
-        design = design.first_look_at_least(MEAN_FIRST_LOOK, "mean")
+    design = design.first_look_at_least(expectation.first_look(), "calibrated")
     fitted = design.fit(lambda n, a: expectation.check_seeds(n, a, levels=levels), ALPHA)
     looks = fitted.schedule(ALPHA)
     assert abs(sum(k.alpha for k in looks) - ALPHA) < 1e-12

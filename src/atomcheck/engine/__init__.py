@@ -10,7 +10,13 @@ per-seed trainer (float64: to about 1e-9; a test proves it).
 
 Rows are independent: no reduction crosses rows (global-norm clipping is computed per
 row), and a row whose loss turns NaN/inf is retired at that step and removed from the
-batch, leaving the other rows' numbers bit-identical to a run without it.
+batch, leaving the other rows' numbers bit-identical to a run without it. On the CPU a
+row's numbers are bit-identical whatever else shares its batch (other seeds, other
+configurations, or none: a seed alone): matrix products run in MKL's strict reproducible
+mode (:mod:`atomcheck.reproducible`; MKL otherwise rounds a row by its memory alignment),
+element-wise functions whose kernel rounds a tensor's scalar tail differently are padded
+past it (``elementwise``), and whether a row's SGD update is folded into the backward pass
+depends only on its own spec (tests/integration/test_batch_independence.py).
 
 On ``device="cuda"`` the same code runs on the GPU (untested here: no GPU in CI). The
 per-step divergence check reads one scalar back, which synchronises the GPU once per
@@ -32,6 +38,9 @@ The package's parts, top to bottom (each imports only those below it, and
 ``params``      the row-stacked parameters: initial draws in the augmented layout
 ``rows``        the row axis: runs of consecutive rows that share a setting
 ==============  ============================================================================
+
+``elementwise`` (beside ``rows``, at the bottom) pads element-wise functions so that a
+row's bits do not depend on the batch.
 
 The module path (any ``nn.Module`` factory batched over seeds with ``torch.func``) joins
 the package as a part of its own. The per-seed reference trainer stays beside the engine,
@@ -119,7 +128,7 @@ def _order_key(spec: MLPSpec) -> tuple[Any, ...]:
     """Sort rows so equal activations, losses and optimiser settings are contiguous."""
     return (spec.activation, spec.loss, spec.optimizer, spec.lr, spec.momentum,
             str(spec.lr_schedule), spec.l1, spec.l2, spec.weight_decay,
-            spec.clip_norm if spec.clip_norm is not None else -1.0)
+            spec.clip_norm if spec.clip_norm is not None else -1.0, spec.grad_norms)
 
 
 def _train_batched_iv(specs: Sequence[MLPSpec], datasets: Sequence[Any], seeds: Sequence[int]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from atomcheck.engine.elementwise import tail_free
 from atomcheck.engine.losses import loss_grad
 from atomcheck.models import LEAKY_SLOPE, activate
 
@@ -30,9 +31,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from atomcheck.engine.rows import Run
     from atomcheck.models import MLPSpec
 
-__all__ = ["Buffers", "StepRun", "act_backward", "forward_activation", "manual_step"]
+__all__ = ["TAIL_SENSITIVE", "Buffers", "StepRun", "act_backward", "activation",
+           "forward_activation", "manual_step"]
 
-_OUT_FNS = ("relu", "tanh", "sigmoid", "sin", "sign", "square")
+_OUT_FNS = ("relu", "tanh", "sin", "sign", "square")
+#: Activations whose torch kernel (forward or backward) rounds its scalar tail differently
+#: from its vector loop, so they run through :func:`~atomcheck.engine.elementwise.tail_free`
+#: (a row's values must not depend on the batch;
+#: tests/integration/test_engine_elementwise.py checks every activation).
+TAIL_SENSITIVE = frozenset({"sigmoid", "elu"})
+
+
+def activation(name: str, z: torch.Tensor) -> torch.Tensor:
+    """:func:`atomcheck.models.activate`, with each row's values independent of the batch."""
+    if name in TAIL_SENSITIVE:
+        return tail_free(lambda t: activate(name, t), z)
+    return activate(name, z)
 
 
 def act_backward(name: str, da: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
@@ -45,7 +59,7 @@ def act_backward(name: str, da: torch.Tensor, z: torch.Tensor, a: torch.Tensor) 
     if name == "leaky_relu":
         return aten.leaky_relu_backward.default(da, z, LEAKY_SLOPE, False)
     if name == "elu":
-        return aten.elu_backward.default(da, 1.0, 1, 1, False, z)
+        return tail_free(lambda d, x: aten.elu_backward.default(d, 1.0, 1, 1, False, x), da, z)
     if name == "tanh":
         return aten.tanh_backward.default(da, a)
     if name == "sigmoid":
@@ -64,11 +78,11 @@ def forward_activation(name: str) -> Callable[[torch.Tensor], torch.Tensor]:
     :func:`atomcheck.models.activate`)."""
     import torch
 
-    fast = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-            "sin": torch.sin, "sign": torch.sign, "square": torch.square}
+    fast = {"relu": torch.relu, "tanh": torch.tanh, "sin": torch.sin, "sign": torch.sign,
+            "square": torch.square}
     if name in fast:
         return fast[name]
-    return lambda z: activate(name, z)
+    return lambda z: activation(name, z)
 
 
 class StepRun(Protocol):
@@ -112,9 +126,9 @@ class StepRun(Protocol):
     @property
     def check_limit(self) -> float: ...
     @property
-    def fused(self) -> bool: ...
+    def fused_runs(self) -> list[tuple[int, int, float]]: ...
     @property
-    def fused_lr(self) -> float: ...
+    def fused_ids(self) -> frozenset[int]: ...
     @property
     def act_name(self) -> str: ...
     @property
@@ -202,19 +216,21 @@ def manual_step(run: StepRun, i: int, epoch: int, gacc: torch.Tensor | None) -> 
         bad = run.bad_rows(out, run.slab[i] if run.slab is not None else None, tgt)
         if bad:
             return bad
-    if run.fused:
-        _backward_sgd(run, g, hts, zs, acts, masks, run.fused_lr * scale)
-        return []
-    if scale != 1.0:
+    if scale != 1.0:  # in g for every row, so a row's arithmetic is the same batched or alone
         g.mul_(scale)
+    fused = run.fused_runs
+    if fused and len(fused) == len(run.opt.runs):  # every row takes plain SGD
+        _backward_sgd(run, g, hts, zs, acts, masks, fused)
+        return []
     grads: list[Any] = [None] * len(wa)
+    dzs: list[Any] = [None] * k + [g]  # each layer's output gradient, for in-place SGD rows
     u = plan[-1]
     grads[u] = torch.bmm(hts[-1], g)
     dh = torch.bmm(g, run.WT[u])
     for j in reversed(range(k)):
         u = plan[j]
         da = dh * masks[j] if masks is not None else dh
-        dz = run.bwd_act(da, zs[j], acts[j])
+        dz = dzs[j] = run.bwd_act(da, zs[j], acts[j])
         if grads[u] is None:
             grads[u] = torch.bmm(hts[j], dz)
         else:
@@ -222,15 +238,30 @@ def manual_step(run: StepRun, i: int, epoch: int, gacc: torch.Tensor | None) -> 
         if j > 0:
             up = torch.bmm(dz, run.WT[u])
             dh = up.add_(dh) if residual[j] else up
-    run.opt.step(grads, [gr[:, :-1] for gr in grads], epoch, gacc)
+    for j in range(k + 1) if fused else ():  # no shared layers here: layer j is weight j
+        _sgd_update(run.WA[j], hts[j], dzs[j], fused)
+    run.opt.step(grads, [gr[:, :-1] for gr in grads], epoch, gacc, skip=run.fused_ids)
     return []
+
+
+def _sgd_update(w: torch.Tensor, ht: torch.Tensor, dz: torch.Tensor,
+                fused: Sequence[tuple[int, int, float]]) -> None:
+    """``w -= lr * ht @ dz`` for each run of rows ``(start, stop, lr)`` in ``fused``: the
+    same kernel call on a row's slice whatever other rows share the batch."""
+    whole = len(fused) == 1 and fused[0][0] == 0 and fused[0][1] == w.shape[0]
+    for s, e, lr in fused:
+        ws, hs, ds = (w, ht, dz) if whole else (w[s:e], ht[s:e], dz[s:e])
+        if ds.shape[1] == 1:  # outer product: a broadcast multiply beats a k=1 matmul
+            ws.addcmul_(hs, ds, value=-lr)
+        else:
+            ws.baddbmm_(hs, ds, alpha=-lr)
 
 
 def _backward_sgd(run: StepRun, g: torch.Tensor, hts: list[torch.Tensor],
                   zs: list[torch.Tensor], acts: list[torch.Tensor],
-                  masks: Any, lr: float) -> None:
-    """Backward pass applying each layer's SGD update as soon as its input gradient is
-    known (``lr`` already includes the loss's constant scale; no shared layers)."""
+                  masks: Any, fused: Sequence[tuple[int, int, float]]) -> None:
+    """Backward pass applying each layer's SGD update (per run of rows, at the run's
+    learning rate) as soon as its input gradient is known (no shared layers)."""
     import torch
 
     run.opt.step_count += 1
@@ -239,10 +270,7 @@ def _backward_sgd(run: StepRun, g: torch.Tensor, hts: list[torch.Tensor],
         dh = torch.bmm(dz, run.WT[j]) if j > 0 else None
         if dh is not None and j < run.k and run.residual[j]:
             dh.add_(dh_out)
-        if dz.shape[1] == 1:  # outer product: a broadcast multiply beats a k=1 matmul
-            run.WA[j].addcmul_(hts[j], dz, value=-lr)
-        else:
-            run.WA[j].baddbmm_(hts[j], dz, alpha=-lr)
+        _sgd_update(run.WA[j], hts[j], dz, fused)
         if dh is None:
             return
         j -= 1

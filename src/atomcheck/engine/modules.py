@@ -26,7 +26,11 @@ are built (``module_task``), since these functions receive them.
 
 Seed *k* batched equals seed *k* alone by construction: :func:`train_module_solo` runs the
 same code with a seed axis of one, and every kernel treats each seed's slice alike whatever
-the number of seeds (bit for bit in float64, tested up to 12 seeds; float32 to rounding).
+the number of seeds, bit for bit in float32 and float64: matrix products in MKL's strict
+reproducible mode (:mod:`atomcheck.reproducible`), and the element-wise functions whose
+torch kernel rounds a tensor's scalar tail differently (sigmoid, ELU, GELU, SiLU...) padded
+past it (:mod:`atomcheck.engine.elementwise`: in the packed forward, and under
+``tail_free_mode`` around a ``vmap`` forward). One intra-op thread is assumed.
 Evaluation calls each seed's slice without ``vmap`` (the same call in both). A
 ``module_task``'s own call ``fn(seed)`` is that solo path too, so it gives what seed *k*
 gives in a batched sweep. The plain loop (``train_module_solo(..., reference=True)``, the
@@ -65,6 +69,7 @@ from scratch on the per-seed path.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -75,6 +80,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from atomcheck.engine.elementwise import tail_free_mode
 from atomcheck.engine.packed import packed_plan
 from atomcheck.errors import InvalidClaim
 from atomcheck.seeding import check_hold, derive_seed, rng, stream_seed
@@ -1015,7 +1021,10 @@ def _train_batched(modules: list[Any], datasets: Sequence[Dataset], seeds: Seque
                 flat = (idx + offsets).reshape(-1)
                 xb = Xf.index_select(0, flat).reshape(S, -1, *X.shape[2:])
                 yb = Yf.index_select(0, flat).reshape(S, -1, *Y.shape[2:])
-                losses, new_buffers = step(params, buffers, xb, yb, masks)
+                with tail_free_mode() if plan is None else contextlib.nullcontext():
+                    # sigmoid & co. in a user's forward: a seed's bits, not its batch's
+                    # (the packed forward wraps its own activations)
+                    losses, new_buffers = step(params, buffers, xb, yb, masks)
                 source.queue = None
                 if first:
                     after = _python_state(base.m)

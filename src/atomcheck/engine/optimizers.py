@@ -50,7 +50,7 @@ class Optimizer:
         """(Re)compute the runs of rows sharing optimiser settings."""
         def key(s: MLPSpec) -> tuple[Any, ...]:
             return (s.optimizer, s.lr, s.momentum, s.lr_schedule, s.epochs, s.l1, s.l2,
-                    s.weight_decay, s.clip_norm)
+                    s.weight_decay, s.clip_norm, s.grad_norms)
 
         self.runs = runs_of([key(s) for s in specs])
         self.run_specs = [specs[s] for s, _, _ in self.runs]
@@ -70,18 +70,21 @@ class Optimizer:
         self.set_runs(specs)
 
     def step(self, grads: list[torch.Tensor], weight_grads: list[torch.Tensor], epoch: int,
-             grad_norm_acc: torch.Tensor | None) -> None:
+             grad_norm_acc: torch.Tensor | None, skip: frozenset[int] = frozenset()) -> None:
         """Apply one update in ``epoch`` (which sets each run's scheduled learning rate).
 
         ``weight_grads`` are the parts of ``grads`` (views) that belong to weights, which
-        the penalties, decay and gradient-norm records apply to.
+        the penalties, decay and gradient-norm records apply to. Runs whose index is in
+        ``skip`` were already updated (plain SGD folded into the backward pass).
         """
         import torch
 
         self.step_count += 1
         whole = len(self.runs) == 1
-        for (s, e, _), spec, params, w, state in zip(self.runs, self.run_specs, self.views,
-                                                     self.weight_views, self.state_views):
+        for run, ((s, e, _), spec, params, w, state) in enumerate(zip(
+                self.runs, self.run_specs, self.views, self.weight_views, self.state_views)):
+            if run in skip:
+                continue
             lr = epoch_lr(spec, epoch)
             g = self._slice(grads, s, e, whole)
             gw = self._slice(weight_grads, s, e, whole)

@@ -18,7 +18,9 @@ recording plain tensor operations:
 * ``AvgPool2d`` (window = stride, no padding): the window's taps summed, divided by its
   size;
 * ``Flatten``/``Unflatten`` between the layouts, element-wise activations (called as they
-  are), ``Identity`` and the per-seed dropout (masks drawn outside, as on the ``vmap``
+  are; sigmoid, ELU, GELU and the others whose torch kernel rounds its scalar tail
+  differently go through :func:`~atomcheck.engine.elementwise.tail_free`), ``Identity``
+  and the per-seed dropout (masks drawn outside, as on the ``vmap``
   path, in the same order and shapes, then moved into the packed layout).
 
 Every seed's slice goes through the same kernels whatever the number of seeds, and a seed
@@ -41,6 +43,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from atomcheck.engine.elementwise import TAIL_SENSITIVE_MODULES, tail_free
 
 __all__ = ["PackedPlan", "packed_plan", "packed_enabled", "PACKED_LOSSES"]
 
@@ -178,6 +182,8 @@ class PackedPlan:
                 if st.layer.training and st.layer.p > 0:
                     noise = queue.pop(0)
                     h = h * noise.permute(0, *range(2, noise.dim()), 1)
+            elif type(st.layer).__name__ in TAIL_SENSITIVE_MODULES:
+                h = tail_free(st.layer, h)  # each seed's bits independent of the batch size
             else:
                 h = st.layer(h)
         if queue:
@@ -200,7 +206,7 @@ class PackedPlan:
         elif loss == "abs":
             e = (o - t).abs()
         else:
-            e = (o - t) ** 4
+            e = tail_free(lambda d: d**4, o - t)  # pow's scalar tail: see elementwise
         return e.reshape(e.shape[0], -1).mean(1)
 
 

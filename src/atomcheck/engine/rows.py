@@ -2,9 +2,11 @@
 
 A *row* is one (configuration, seed) pair. Rows never mix: every reduction in the engine
 runs within a row, so a row's numbers do not depend on which other rows share the batch
-(the engine relies on this to drop diverged rows without disturbing the others). The
-engine sorts rows so that those sharing an activation, loss or optimiser setting are
-contiguous; ops that depend on the setting are applied once per such *run*.
+(the engine relies on this to drop diverged rows without disturbing the others, and the
+result cache to store one entry per seed; what else that takes, bit for bit, is in the
+engine's package docstring). The engine sorts rows so that those sharing an activation,
+loss or optimiser setting are contiguous; ops that depend on the setting are applied once
+per such *run*.
 """
 
 from __future__ import annotations

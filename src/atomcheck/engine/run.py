@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from atomcheck.engine.native import epoch_runner
-from atomcheck.engine.layers import Buffers, act_backward, forward_activation, manual_step
+from atomcheck.engine.layers import (Buffers, act_backward, activation, forward_activation,
+                                     manual_step)
 from atomcheck.engine.losses import check_limit, row_loss
 from atomcheck.engine.optimizers import Optimizer
 from atomcheck.engine.params import augmented_init, join_params, norm_params, split_params
 from atomcheck.engine.rows import per_run, runs_of
-from atomcheck.models import (TrainResult, activate, classification_metrics, dropout_block,
+from atomcheck.models import (TrainResult, classification_metrics, dropout_block,
                               dropout_generator, epoch_lr, history_names, layer_plan,
                               metric_names, norm_apply, output_size, residual_at,
                               tensor_to_numpy, torch_dtype)
@@ -79,7 +80,8 @@ class BatchedRun:
         self.want_history = any(s.history for s in specs)
         self.want_norms = any(s.grad_norms for s in specs)
         self.want_snaps = any(s.snapshots for s in specs)
-        self.fused, self.fused_lr = self._can_fuse(), base.lr
+        self.epoch = 0
+        self._set_fused()
         keys = [*self._history_keys(), *(f"grad_norm_{u}" for u in range(len(self.W)))]
         self.history: list[dict[str, list[float]]] = [{k: [] for k in keys}
                                                       for _ in range(self.n_rows)]
@@ -124,7 +126,7 @@ class BatchedRun:
             self.bwd_act = lambda da, z, a: act_backward(name, da, z, a)
         else:
             runs, self.act_name = self.act_runs, ""
-            self.fwd_act = lambda z: per_run(runs, activate, z)
+            self.fwd_act = lambda z: per_run(runs, activation, z)
             self.bwd_act = lambda da, z, a: per_run(runs, act_backward, da, z, a)
 
     def _history_keys(self) -> tuple[str, ...]:
@@ -189,7 +191,7 @@ class BatchedRun:
                 running = self.running[j] if self.running else None
                 z = norm_apply(self.base.norm, z, self.gamma[j], self.beta[j], running,
                                   training)
-            a = per_run(self.act_runs, activate, z)
+            a = per_run(self.act_runs, activation, z)
             if masks is not None:
                 a = a * masks[j]
             h = h + a if self.residual[j] else a
@@ -211,13 +213,19 @@ class BatchedRun:
             ok = torch.isfinite(self._row_losses(out, lab, tgt)).cpu().numpy()
         return [int(r) for r in np.flatnonzero(~ok)]
 
-    def _can_fuse(self) -> bool:
-        """Plain SGD without penalties, clipping, records or shared layers: the update can
-        be folded into the backward pass, never materialising the gradients."""
-        s = self.specs[0]
-        return (len(self.opt.runs) == 1 and s.optimizer == "sgd" and not s.l1 and not s.l2
-                and not s.weight_decay and s.clip_norm is None and not self.want_norms
-                and not self.base.shared_hidden and not self.autograd)
+    def _set_fused(self) -> None:
+        """The optimiser runs whose update is folded into the backward pass (never
+        materialising their gradients): plain SGD without penalties, clipping or gradient
+        records, in a run without shared layers or normalisation. Decided by each row's own
+        spec, never by the rows batched with it, so a row's arithmetic is the same batched
+        or alone; ``fused_runs`` holds ``(start, stop, lr)`` at this epoch's rate."""
+        structural = not self.base.shared_hidden and not self.autograd
+        ids = [r for r, s in enumerate(self.opt.run_specs) if structural and
+               s.optimizer == "sgd" and not (s.l1 or s.l2 or s.weight_decay or s.grad_norms)
+               and s.clip_norm is None]
+        self.fused_ids = frozenset(ids)
+        self.fused_runs = [(self.opt.runs[r][0], self.opt.runs[r][1],
+                            epoch_lr(self.opt.run_specs[r], self.epoch)) for r in ids]
 
     def _step_autograd(self, i: int, epoch: int, gacc: torch.Tensor | None) -> list[int]:
         import torch
@@ -272,6 +280,7 @@ class BatchedRun:
         if self.alive:
             self.opt.select(keep, self.specs)
             self._set_runs()
+            self._set_fused()
             self._split_epoch()
 
     # -- records ----------------------------------------------------------------------
@@ -329,7 +338,8 @@ class BatchedRun:
                 if self.alive:
                     self._end_epoch(None, steps)
                 continue
-            self.fused_lr = epoch_lr(self.specs[0], epoch)  # one optimiser run when fused
+            self.epoch = epoch
+            self._set_fused()  # this epoch's learning rates
             gacc = torch.zeros((len(self.alive), len(self.W)), dtype=self.dt, device=self.dev
                                ) if self.want_norms else None
             for i in range(steps):

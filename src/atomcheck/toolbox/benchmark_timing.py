@@ -116,6 +116,14 @@ class BenchmarkTimings:
             claim.expect(Rises("time_s", along="n"))
     """
 
+    #: Read by the claim (``atomcheck.claim.FIXED_SEEDS_ATTR``): pytest-benchmark times a
+    #: configuration once, over all seeds, so no later look of a sequential design could
+    #: add seeds; the claim keeps the fixed design and says why.
+    __atomcheck_fixed_seeds__ = ("pytest-benchmark times each configuration once, over all "
+                                 "the claim's seeds")
+    #: Read by the claim (``atomcheck.claim.CACHED_NOTE_ATTR``) when it read runs from the cache.
+    __atomcheck_cached_note__ = CACHED_NOTE
+
     def __init__(self, benchmark: Any, claim: _ClaimLike, target: Callable[..., Any], *,
                  prepare: Callable[..., Sequence[Any]] | None = None, metric: str = "time_s",
                  warmup_rounds: int = 1) -> None:
@@ -130,13 +138,6 @@ class BenchmarkTimings:
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"BenchmarkTimings: metric={metric!r} must be a non-empty name.")
         self.claim = claim
-        # pytest-benchmark times a configuration once, over every seed of the claim, so a
-        # sequential claim (atomcheck.sequential) could not add seeds at a later look.
-        if getattr(claim, "sequential", None) is None:
-            setattr(claim, "sequential", False)
-            if getattr(getattr(claim, "settings", None), "sequential", False):
-                claim.notes.append("sequential: off (pytest-benchmark times each "
-                                   "configuration once, over all the claim's seeds)")
         self.target = target
         self.prepare = prepare
         self.metric = metric
@@ -146,7 +147,6 @@ class BenchmarkTimings:
         # copy of this pristine one (a used fixture refuses a second call).
         self._pristine = copy.copy(benchmark)
         self._timed: dict[str, dict[int, float]] = {}
-        self._cache_in_use = False
         callbacks = getattr(benchmark, "_cleanup_callbacks", None)
         if isinstance(callbacks, list):  # runs before pytest-benchmark's "not used" check
             callbacks.append(self._read_from_cache)
@@ -154,16 +154,14 @@ class BenchmarkTimings:
     def _read_from_cache(self) -> None:
         """A fixture the claim never timed with, because every timing came from the result
         cache, is used — by the cache: pytest-benchmark would warn it was not used at all."""
-        if self._cache_in_use and not self._timed and not getattr(self._benchmark, "_mode", 1):
+        if (getattr(self.claim, "cached_runs", 0) and not self._timed
+                and not getattr(self._benchmark, "_mode", 1)):
             self._benchmark._mode = "atomcheck's result cache"
 
     def __atomcheck_fingerprint__(self) -> dict[str, Any]:
         """What identifies these timings for the result cache: what is timed and how
         (target, prepare, metric, warm-up, pytest-benchmark's timer and gc setting) and
         where (:func:`measuring_conditions`) — not the fixture or the claim object."""
-        self._cache_in_use = True
-        if CACHED_NOTE not in self.claim.notes:
-            self.claim.notes.append(CACHED_NOTE)
         fixture = self._pristine
         return {"target": self.target, "prepare": self.prepare, "metric": self.metric,
                 "warmup_rounds": self.warmup_rounds,
