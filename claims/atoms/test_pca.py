@@ -69,7 +69,7 @@ def pca_sweep() -> SharedSweep:
     return SharedSweep(PCA_TASK, dummy_dims=DUMMY_DIMS, reduction=REDUCTIONS)
 
 
-@pytest.mark.claim(claim_id="atoms.pca.dims_hurt", sources=[SOURCE], seeds=10,
+@pytest.mark.claim(claim_id="atoms.pca.dims_hurt", sources=[SOURCE], seeds=20,
                    robust_over=OPEN_SETTINGS)
 def test_pca_dims_hurt(claim, pca_sweep):
     """Accuracy falls as useless dimensions are added (after a random rotation).
@@ -100,6 +100,25 @@ def test_pca_dims_hurt(claim, pca_sweep):
     but inconclusive at dummy SD 0.1 (p=0.37), so the claim's verdict there is
     inconclusive. A one-point effect sits at the edge of what 10 seeds resolve; this is
     the least stable verdict of §1-§7.
+
+    Seeds: 20, not 10, by the catalog's replication rule (as for ``atoms.depth``): a claim
+    that fails to replicate on fresh seeds at the edge of its test's power gets its seeds
+    doubled once, and both seed sets are rerun and kept whatever they say. On today's
+    engine (a seed's numbers no longer depend on its batch) the 10-seed runs read: seeds
+    0-9 supported (test accuracy at 10, 40, 100, 200, 400 dimensions 0.908, 0.909, 0.903,
+    0.904, 0.899, p = 0.001; dummy SD 0.1: 0.908, 0.910, 0.907, 0.904, 0.902, p = 0.002);
+    fresh seeds 1000-1009 supported at the base (0.910, 0.909, 0.906, 0.902, 0.901,
+    p = 0.0002) but flat at dummy SD 0.1 (0.910, 0.910, 0.909, 0.909, 0.911, p = 0.37), so
+    inconclusive. Hence 20. Only this claim's seeds doubled: atoms.pca.helps keeps 10 and
+    reads seeds 0-9 of the same shared sweep (SharedSweep keeps its runs per seed).
+
+    Finding (seeds 0-19): supported. Base: 0.912, 0.910, 0.905, 0.903, 0.899 (p < 1e-8);
+    dummy SD 0.1: 0.912, 0.911, 0.909, 0.907, 0.907 (p = 0.0004). Fresh seeds (1000-1019):
+    the same verdict (base 0.913, 0.910, 0.908, 0.905, 0.901, p < 1e-8; dummy SD 0.1:
+    0.913, 0.910, 0.910, 0.909, 0.907, p = 0.0009). The fall stays about one point (half
+    that at dummy SD 0.1) and gradual, with no sharp drop past the 100 samples. Cost, on
+    the shared 2-core machine: the claim's wall time went from 20-21 s to 24-34 s (its
+    process's CPU time from 20 s to 28 s).
     """
     claim.use(pca_sweep)
     claim.expect(Falls("test_accuracy", along="dummy_dims", where={"reduction": "none"}))

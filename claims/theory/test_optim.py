@@ -70,14 +70,15 @@ def plateau_metrics(result: TrainResult) -> dict[str, float]:
 
 
 @pytest.mark.claim(claim_id="optim.plateau_not_done", sources=[SOURCE_2, SOURCE_PLAIN],
-                   seeds=10, robust_over=[{"activation": "relu"},
+                   seeds=20, robust_over=[{"activation": "relu"},
                                           {"optimizer": "momentum", "lr": 0.1}],
-                   expected="refuted",
-                   reason="within 100 full-batch steps the loss does not fall by half after "
-                          "the first near-zero-gradient step: ReLU nets are still on the "
-                          "plateau when the budget ends (median fall 0.07), and with momentum "
-                          "no step's gradient is as low as 1% of the peak (5-7% at the start) "
-                          "although the loss sits at ln 10; the tanh base is inconclusive")
+                   expected="conditional",
+                   reason="the tanh base supports it (16 of 20 seeds fall by more than half "
+                          "after the first near-zero-gradient step), but within 100 "
+                          "full-batch steps ReLU nets are still on the plateau when the "
+                          "budget ends (median fall 0.006), and with momentum no step's "
+                          "gradient is as low as 1% of the peak (5-7% at the start) although "
+                          "the loss sits at ln 10")
 def test_plateau_not_done(claim):
     """A near-zero gradient norm does not mean training is finished: loss later falls substantially.
 
@@ -100,16 +101,29 @@ def test_plateau_not_done(claim):
     Open settings (module rule): ReLU in place of tanh; heavy-ball momentum 0.9 at lr 0.1
     (the same effective step) in place of plain gradient descent.
 
-    Finding (seeds 0-9): refuted, on the budget and the tolerance rather than on the idea.
-    Base (tanh): the first near-zero step is the start in most seeds (the gradient there is
-    0.6-1% of its later peak) and the loss then falls from 2.30 to 0.55-1.6 within the
-    100 steps: median fall 0.63, but only 6 of 10 seeds above half (inconclusive). ReLU:
-    the nets are still on the plateau when the budget ends (the gradient peaks at steps
-    60-90; loss 1.8-2.3): median fall 0.07 (refuted). Momentum: the loss sits at ln 10 for
-    tens of steps and then falls to 0.38-0.67, but the gradient at the start is already
-    5-7% of its peak, so no step counts as near zero by the 1% rule: 0 (refuted).
-    Fresh seeds (1000-1009): the same verdict under every setting (base median 0.65,
-    inconclusive; ReLU 0.004; momentum 0).
+    Seeds: 20, not 10 (fixed after the fresh-seed check below, before looking at seeds
+    10-19): at 10 seeds the base's sign test is decided by seed luck.
+
+    Finding at 10 seeds (seeds 0-9): refuted, on the budget and the tolerance rather than
+    on the idea. Base (tanh): the first near-zero step is the start in most seeds (the
+    gradient there is 0.6-1% of its later peak) and the loss then falls from 2.30 to
+    0.55-1.6 within the 100 steps: median fall 0.63, 7 of 10 seeds above half (sign test
+    p = 0.17, inconclusive; 6 of 10 before the engine's batch-independence fix changed
+    the seeds' last bits). ReLU: the nets are still on the plateau when the budget ends
+    (the gradient peaks at steps 60-90; loss 1.8-2.3): median fall 0.07 (refuted).
+    Momentum: the loss sits at ln 10 for tens of steps and then falls to 0.38-0.67, but the
+    gradient at the start is already 5-7% of its peak, so no step counts as near zero by
+    the 1% rule: 0 (refuted). Fresh seeds 1000-1009 did not replicate it: 9 of 10 base
+    seeds fell by more than half (p = 0.011, supported), so the claim read conditional.
+    Ten seeds cannot tell a base that falls by half in ~80% of seeds from one that does
+    in half of them; hence 20.
+
+    Finding (seeds 0-19): conditional. Base: 16 of 20 seeds above half, median fall 0.64
+    (p = 0.006, supported); ReLU median 0.006 and momentum 0 (both refuted, 0 of 20).
+    Fresh seeds (1000-1019): the same verdict (base 19 of 20 above half, median 0.67;
+    ReLU 0.008; momentum 0). So a near-zero gradient at the start of a tanh net's plateau
+    is not the end of training — the document's point — while with ReLU or momentum the
+    same 1% rule and 100-step budget see no such fall.
     """
     task = Task(digits, MLPSpec(widths=(32, 32, 32), activation="tanh", init="gaussian",
                                 init_scale=0.05, optimizer="sgd", lr=1.0, batch_size=500,

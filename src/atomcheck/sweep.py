@@ -186,22 +186,29 @@ class SharedSweep:
     """A sweep that several claims read, trained once per seeds and settings in a process.
 
     Return one from a session-scoped pytest fixture and pass it to ``claim.use(...)`` in
-    each claim that reads it: the first claim trains it, the others re-use the table
-    (a claim with other seeds, or with open settings that change training, trains its own).
+    each claim that reads it: the first claim trains it, the others re-use its runs. Runs
+    are kept per (configuration, seed), so a claim with more seeds trains only the seeds
+    not trained yet and a claim with fewer reads a subset (a seed's numbers do not depend
+    on the seeds trained with it); open settings that change training add their own runs.
 
     Examples
     --------
-    >>> shared = SharedSweep(lambda seed, x: {"y": x + seed}, x=[1, 2, 3])
-    >>> a = shared.run(shared.levels, [0, 1])
-    >>> a is shared.run(shared.levels, [0, 1])
-    True
+    >>> calls = []
+    >>> shared = SharedSweep(lambda seed, x: calls.append(seed) or {"y": x + seed}, x=[1, 2])
+    >>> shared.run(shared.levels, [0, 1]).matrix("y").tolist()
+    [[1.0, 2.0], [2.0, 3.0]]
+    >>> shared.run(shared.levels, [1, 2]).matrix("y").tolist()  # trains seed 2 only
+    [[2.0, 3.0], [3.0, 4.0]]
+    >>> calls
+    [0, 1, 0, 1, 2, 2]
     """
 
     def __init__(self, fn: Callable[..., Any], **levels: Sequence[Any]) -> None:
         check_levels(fn, levels, [0], claim_id=f"SharedSweep({getattr(fn, '__name__', fn)})")
         self.fn = fn
         self.levels = dict(levels)
-        self._tables: dict[str, Samples] = {}
+        #: per (levels, device): every run trained so far by (config, seed), and engines
+        self._runs: dict[str, tuple[dict[tuple[Any, ...], Run], set[str]]] = {}
 
     def run(self, levels: Mapping[str, Any], seeds: Sequence[int], **options: Any) -> Samples:
         """``run_sweep(self.fn, levels, seeds, **options)``, memoised on levels, seeds, device.
@@ -233,14 +240,25 @@ class SharedSweep:
 
     def _table(self, levels: Mapping[str, Any], seeds: Sequence[int],
                options: Mapping[str, Any]) -> Samples:
-        key = repr((sorted((k, repr(v)) for k, v in levels.items()), list(seeds),
+        key = repr((sorted((k, repr(v)) for k, v in levels.items()),
                     options.get("device", "cpu")))
-        if key not in self._tables:
-            self._tables[key] = run_sweep(self.fn, levels, seeds, **options)
-        return self._tables[key]
+        runs, engines = self._runs.setdefault(key, ({}, set()))
+        seeds = [int(x) for x in seeds]
+        configs = [dict(zip(levels, combo))
+                   for combo in itertools.product(*(list(v) for v in levels.values()))]
+        done = {seed for _, seed in runs}
+        missing = [seed for seed in seeds if seed not in done]
+        if missing:
+            table = run_sweep(self.fn, levels, missing, **options)
+            runs.update({_key(r.config, r.seed): r for r in table.runs})
+            engines.add(table.engine)
+        return Samples(tuple(levels), configs, seeds,
+                       [runs[_key(c, seed)] for c in configs for seed in seeds],
+                       engine=next(iter(engines)) if len(engines) == 1 else "mixed")
 
     def __repr__(self) -> str:
-        return f"SharedSweep({self.fn!r}, factors={list(self.levels)}, trained={len(self._tables)})"
+        trained = sum(len(runs) for runs, _ in self._runs.values())
+        return f"SharedSweep({self.fn!r}, factors={list(self.levels)}, runs={trained})"
 
 
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:

@@ -289,3 +289,30 @@ def test_shared_sweep_shares_the_settings_claims_have_in_common() -> None:
     assert len(calls) == 45  # only lr=2.0 is new
     assert again.samples is not None
     assert again.samples.matrix("y").shape == (5, 9)
+
+
+def test_shared_sweep_trains_only_seeds_it_has_not_trained() -> None:
+    """Claims with more seeds train only the new ones; claims with fewer read a subset,
+    with the same numbers as a table trained on exactly their seeds."""
+    from atomcheck import SharedSweep
+
+    calls: list[int] = []
+
+    def fn(seed: int, x: int) -> dict[str, float]:
+        calls.append(seed)
+        return {"y": x + float(np.random.default_rng(seed).normal())}
+
+    shared = SharedSweep(fn, x=[1, 2, 3])
+    many = Claim("c.many", seeds=20).use(shared)
+    many.expect(Rises("y", along="x"))
+    assert sorted(set(calls)) == list(range(20)) and len(calls) == 60
+    few = Claim("c.few", seeds=10).use(shared)
+    few.expect(Rises("y", along="x"))
+    assert len(calls) == 60  # a subset: nothing trained
+    alone = Claim("c.alone", seeds=10).sweep(fn, x=[1, 2, 3])
+    alone.expect(Rises("y", along="x"))
+    assert few.samples is not None and alone.samples is not None
+    assert few.samples.matrix("y").tolist() == alone.samples.matrix("y").tolist()
+    more = Claim("c.more", seeds=30).use(shared)
+    more.expect(Rises("y", along="x"))
+    assert len(calls) == 60 + 30 + 30 and sorted(set(calls[-30:])) == list(range(20, 30))
