@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from atomcheck import verdict as verdict_module
-from atomcheck.claim import Claim
+from atomcheck.claim import FIXED_SEEDS_ATTR, Claim
 from atomcheck.errors import InvalidClaim
 from atomcheck.robust import SETTING_FACTOR, parse_settings
 from atomcheck.sequential import MEAN_FIRST_LOOK, SequentialDesign, parse_sequential
@@ -129,7 +129,9 @@ def _record(claim: Claim, expectation: Expectation, final: Any) -> dict[str, Any
         "expected": claim.expected, "negative_control": claim.negative_control,
         "n_seeds": claim.n_seeds, "verdict": final.verdict, "alpha": claim.alpha,
         "n_configs": len(claim.samples.configs) if claim.samples is not None else 0,
-        "diverged": bool(getattr(final, "diverged", 0)), "sequential": claim.sequential}
+        "diverged": bool(getattr(final, "diverged", 0)),
+        # a training function that trains all seeds at once keeps the fixed design
+        "sequential": False if getattr(claim._fn, FIXED_SEEDS_ATTR, None) else claim.sequential}
     if expectation.kind == "exact" or claim.samples is None:
         return entry
     settings = parse_settings(claim.robust_over, fn=claim._fn, levels=claim._levels,

@@ -48,7 +48,7 @@ open-setting combinations the verdict layer builds on them; the union bound hold
 A sharper boundary raises the later looks' levels, so it keeps more borderline verdicts,
 but it saves few seeds: the looks where claims stop are set by the tests' floors. Replayed
 on the catalog's seeds, even the whole alpha at every look of this design (not a valid
-design) saves 23-25% of the seeds where this one saves 16-20%. Two more ideas, replayed
+design) saves 23-25% of the seeds where this one saves 15-21%. Two more ideas, replayed
 the same way and left out: letting each open setting stop on its own once its verdict is
 settled for Holm (p below alpha / settings on the claim's scale) saves no run on the
 catalog — a rank test's first look spends just its floor, so no setting settles before
@@ -57,11 +57,14 @@ its claim does; and a futility stop (conditional power under the current trend b
 supported claims inconclusive.
 
 What it saves (``benchmarks/test_sequential_seeds.py``, the whole catalog of 101 claims):
-19% of the seeds and 29% of the training runs on seeds 0-9, 16% and 26% on fresh seeds
-1000-1009, at a false-positive rate ≤ alpha; on seeds 0-9 two borderline conditional
-claims read refuted (their support needs the full alpha at the last look). Exact claims, negative controls, inconclusive claims, most refuted and conditional
-claims (Holm across open settings needs more seeds than a first look has) and timing claims
-(``toolbox.benchmark_timing``: one pytest-benchmark run per configuration) run to the end.
+21% of the seeds and 33% of the training runs on the catalog's seeds, 15% and 23% on fresh
+seeds (base 1000), at a false-positive rate ≤ alpha; on the catalog's seeds two
+borderline conditional claims read refuted, and on fresh seeds one supported claim reads
+inconclusive (their verdicts need the full alpha at the last look). Exact claims,
+negative controls, inconclusive claims, most refuted and conditional claims (Holm across
+open settings needs more seeds than a first look has) and timing claims (a training
+function with ``__atomcheck_fixed_seeds__``, as ``toolbox.benchmark_timing``: one
+pytest-benchmark run per configuration) run to the end.
 
 The claim's reported p-values are adjusted for the looks, ``min(1, p · alpha / alpha_k)``,
 so that "supported" still reads "p < alpha" in reports and suite-wide adjustments. A claim
