@@ -341,7 +341,8 @@ def _draw_history(ax: Any, entry: dict[str, Any], key: str) -> None:
     ax.set_xlabel("epoch", fontsize=8)
     ax.set_ylabel(_mpl(key), fontsize=8)
     ax.set_title("per epoch: mean, min–max over seeds", fontsize=8)
-    ax.legend(fontsize=6, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # one unlabelled curve (a claim of one level)
+        ax.legend(fontsize=6, frameon=False)
 
 
 def _reference(entry: dict[str, Any], design: dict[str, Any]) -> float:
