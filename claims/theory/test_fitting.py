@@ -20,8 +20,8 @@ early-stopping claims were inconclusive on both seed sets (0-9 and 1000-1009) an
 overfitting claim refuted on one, conditional on the other; the seeds were doubled, the
 protocol left as it was. fit.early_stopping_overfit then failed to replicate at 20 seeds
 (refuted on 0-19, conditional on 1000-1019) and runs 40 under the catalog's replication
-rule (its docstring); the other two read seeds 0-19 of its sweep. Training: one batched run of 20 rows x 150 epochs per
-initialisation, each seed's row scored on its validation and its test half after every
+rule (its docstring); the other two read seeds 0-19 of its sweep. Training: one batched
+run of 20 rows x 150 epochs per initialisation, each seed's row scored on its validation and its test half after every
 epoch (atomcheck.toolbox.early_stopping.validation_curves; it used to train two identical
 rows per seed, one scored on each half: the same numbers, bit for bit, at twice the cost).
 Measured on the shared 2-core machine under load: 10.7 s of CPU per initialisation
@@ -53,7 +53,6 @@ larger set be fitted harder, widening its gap), so it cannot manufacture the sup
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import numpy as np
 import pytest
