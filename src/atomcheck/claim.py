@@ -338,8 +338,7 @@ class Claim:
         first = max(e.first_look() for e in every)
         if first > 2:
             design = design.first_look_at_least(
-                first, f"a one-sample test of a mean is calibrated on skewed metrics from "
-                f"{first} seeds on")
+                first, f"the test keeps its level on skewed metrics from {first} seeds on")
 
         def check(n: int, alpha: float) -> None:
             for e in every:

@@ -211,7 +211,8 @@ class SharedSweep:
         self._runs: dict[str, tuple[dict[tuple[Any, ...], Run], set[str]]] = {}
 
     def run(self, levels: Mapping[str, Any], seeds: Sequence[int], **options: Any) -> Samples:
-        """``run_sweep(self.fn, levels, seeds, **options)``, memoised on levels, seeds, device.
+        """``run_sweep(self.fn, levels, seeds, **options)``, memoised per (levels, device,
+        configuration, seed): only seeds not trained before for these levels train.
 
         A claim's open settings arrive as one extra factor of named overrides; each of its
         settings is memoised on its own, so claims with different open settings still share
@@ -259,6 +260,11 @@ class SharedSweep:
     def __repr__(self) -> str:
         trained = sum(len(runs) for runs, _ in self._runs.values())
         return f"SharedSweep({self.fn!r}, factors={list(self.levels)}, runs={trained})"
+
+
+#: Why a process whose matrix products depend on the batch stores nothing in the cache.
+_IRREPRODUCIBLE = ("results not cached: matrix products depend on a row's place in the batch "
+                   "(MKL without its reproducible mode: import atomcheck before torch)")
 
 
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
@@ -636,9 +642,8 @@ class _CachedRuns:
     def put(self, index: int, run: Run) -> None:
         if self.cache is not None and known_irreproducible():
             # A seed's numbers here depend on its batch: one entry per seed would be wrong.
-            self.cache.stats.uncacheable.append(
-                "results not cached: matrix products depend on a row's place in the batch "
-                "(MKL without its reproducible mode: import atomcheck before torch)")
+            if _IRREPRODUCIBLE not in self.cache.stats.uncacheable[-1:]:  # once, not per run
+                self.cache.stats.uncacheable.append(_IRREPRODUCIBLE)
             return
         if self.cache is not None:
             self.cache.put(self._key(index, run.seed),
