@@ -161,9 +161,8 @@ def test_data_size_each(claim, data_size_sweep, method):
     Fresh seeds (1000-1019): the same verdict. Base: 0.649, 0.667, 0.680, 0.683, 0.689
     (15 up, 4 down; p = 0.0001). lr=3e-3: 0.642, 0.652, 0.652, 0.655, 0.668 (10 up, 4
     down; p = 0.037, under the 0.05 Holm allows the larger of the two p-values): a weak
-    rise at lr=3e-3. Cost: the shared sweep trains every method (nn1, SVM and forest too)
-    at the nn variant's 20 seeds; nn_wins and deeper read their 10 from it. This file's
-    CPU time went from 46 s to 61 s (each[nn] from 19 s to 33 s wall).
+    rise at lr=3e-3. The nn variant reads the shared sweep's nn runs only, so its 20 seeds
+    train no other method; nn_wins and deeper read nn's seeds 0-9 from it.
     """
     if method == "nn_equal_steps":
         claim.sweep(NN_TASK, n_train=EQUAL_STEPS)
@@ -172,7 +171,7 @@ def test_data_size_each(claim, data_size_sweep, method):
     elif method == "rf":
         claim.sweep(forest, n_train=SIZES)
     else:
-        claim.use(data_size_sweep)
+        claim.use(data_size_sweep, method=["nn"])
     where = {"method": method} if method == "nn" else None
     claim.expect(Rises("test_accuracy", along="n_train", where=where))
 

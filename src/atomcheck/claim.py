@@ -211,16 +211,19 @@ class Claim:
         self._sweep_levels = dict(levels)
         return self
 
-    def use(self, shared: SharedSweep) -> Claim:
+    def use(self, shared: SharedSweep, **subset: Sequence[Any]) -> Claim:
         """Read a :class:`~atomcheck.sweep.SharedSweep` instead of planning a sweep.
 
-        Claims that use one shared sweep with the same seeds and settings train it once.
+        Claims that use one shared sweep train each (configuration, seed) once. ``subset``
+        cuts factors to some of their levels (``use(shared, method=["nn"])``): the claim
+        reads, trains and reports only those, e.g. a claim with more seeds than the
+        others that reads one method of the sweep.
         """
         if not isinstance(shared, SharedSweep):
             raise InvalidClaim(f"{self.claim_id}: use() takes a SharedSweep (e.g. from a "
                                f"session-scoped fixture); got {shared!r}. Call "
                                "sweep(fn, factor=[...]) for a sweep of this claim's own.")
-        self.sweep(shared.fn, **shared.levels)
+        self.sweep(shared.fn, **shared.select(subset, claim_id=self.claim_id))
         self._shared = shared
         return self
 

@@ -188,8 +188,10 @@ class SharedSweep:
     Return one from a session-scoped pytest fixture and pass it to ``claim.use(...)`` in
     each claim that reads it: the first claim trains it, the others re-use its runs. Runs
     are kept per (configuration, seed), so a claim with more seeds trains only the seeds
-    not trained yet and a claim with fewer reads a subset (a seed's numbers do not depend
-    on the seeds trained with it); open settings that change training add their own runs.
+    not trained yet, a claim with fewer reads a subset (a seed's numbers do not depend on
+    the seeds or configurations trained with it), and a claim that reads some levels only
+    (``claim.use(shared, method=["nn"])``, :meth:`select`) trains those; open settings
+    that change training add their own runs.
 
     Examples
     --------
@@ -201,18 +203,52 @@ class SharedSweep:
     [[2.0, 3.0], [3.0, 4.0]]
     >>> calls
     [0, 1, 0, 1, 2, 2]
+    >>> shared.run(shared.select({"x": [2]}), [3]).matrix("y").tolist()  # x=2 only
+    [[5.0]]
+    >>> calls[6:]
+    [3]
     """
 
     def __init__(self, fn: Callable[..., Any], **levels: Sequence[Any]) -> None:
         check_levels(fn, levels, [0], claim_id=f"SharedSweep({getattr(fn, '__name__', fn)})")
         self.fn = fn
         self.levels = dict(levels)
-        #: per (levels, device): every run trained so far by (config, seed), and engines
+        #: per device: every run trained so far by (configuration, seed), and the engines
         self._runs: dict[str, tuple[dict[tuple[Any, ...], Run], set[str]]] = {}
 
+    def select(self, subset: Mapping[str, Sequence[Any]], *,
+               claim_id: str = "<claim>") -> dict[str, Any]:
+        """The sweep's levels with some factors cut to the values in ``subset`` (kept in
+        the sweep's order; for named levels, their names): what a claim that reads part of
+        the sweep passes to :meth:`run`. Raises :class:`InvalidClaim` for a factor the
+        sweep does not have, or a level it does not train.
+
+        >>> SharedSweep(lambda seed, x, m: {}, x=[1, 2, 3], m={"a": {}, "b": {}}).select(
+        ...     {"x": [3, 1], "m": ["b"]})
+        {'x': [1, 3], 'm': {'b': {}}}
+        """
+        levels = dict(self.levels)
+        for factor, wanted in subset.items():
+            call = f"{claim_id}: use(shared, {factor}={wanted!r})"
+            if factor not in self.levels:
+                raise InvalidClaim(f"{call}: the shared sweep has no factor {factor!r}; its "
+                                   f"factors are {list(self.levels)}. Name one of them.")
+            have = list(self.levels[factor])
+            if isinstance(wanted, (str, bytes)) or not isinstance(wanted, Sequence) \
+                    or not wanted:
+                raise InvalidClaim(f"{call}: give a non-empty list of the levels to read, "
+                                   f"e.g. {factor}=[{have[0]!r}].")
+            unknown = [v for v in wanted if v not in have]
+            if unknown:
+                raise InvalidClaim(f"{call}: {unknown!r} not among the shared sweep's "
+                                   f"levels {have!r}; read a subset of them.")
+            levels[factor] = _kept(self.levels[factor], wanted)
+        return levels
+
     def run(self, levels: Mapping[str, Any], seeds: Sequence[int], **options: Any) -> Samples:
-        """``run_sweep(self.fn, levels, seeds, **options)``, memoised per (levels, device,
-        configuration, seed): only seeds not trained before for these levels train.
+        """``run_sweep(self.fn, levels, seeds, **options)``, memoised per (device,
+        configuration, seed): only the (configuration, seed) pairs not trained before
+        train. ``levels`` are the sweep's own or a part of them (:meth:`select`).
 
         A claim's open settings arrive as one extra factor of named overrides; each of its
         settings is memoised on its own, so claims with different open settings still share
@@ -222,8 +258,9 @@ class SharedSweep:
         if len(extra) == 1 and isinstance(levels[extra[0]], Mapping):
             factor = extra[0]
             parts = []
+            base = {k: v for k, v in levels.items() if k != factor}
             for name, overrides in levels[factor].items():
-                sub = self._levels_with(factor, overrides)
+                sub = {**base, factor: {"_": overrides}} if overrides else base
                 table = self._table(sub, seeds, options)
                 parts.append([Run({**{k: v for k, v in r.config.items() if k != factor},
                                    factor: name}, r.seed, r.metrics, r.wall_s, r.diverged,
@@ -236,25 +273,26 @@ class SharedSweep:
                            engine=table.engine)
         return self._table(levels, seeds, options)
 
-    def _levels_with(self, factor: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(self.levels) if not overrides else {**self.levels, factor: {"_": overrides}}
-
     def _table(self, levels: Mapping[str, Any], seeds: Sequence[int],
                options: Mapping[str, Any]) -> Samples:
-        key = repr((sorted((k, repr(v)) for k, v in levels.items()),
-                    options.get("device", "cpu")))
-        runs, engines = self._runs.setdefault(key, ({}, set()))
+        runs, engines = self._runs.setdefault(repr(options.get("device", "cpu")), ({}, set()))
         seeds = [int(x) for x in seeds]
         configs = [dict(zip(levels, combo))
                    for combo in itertools.product(*(list(v) for v in levels.values()))]
-        done = {seed for _, seed in runs}
-        missing = [seed for seed in seeds if seed not in done]
+        keys = [[_stored_key(levels, c, seed) for seed in seeds] for c in configs]
+        missing = [(c, seed) for c, row in zip(configs, keys)
+                   for seed, key in zip(seeds, row) if key not in runs]
         if missing:
-            table = run_sweep(self.fn, levels, missing, **options)
-            runs.update({_key(r.config, r.seed): r for r in table.runs})
+            # The smallest grid that holds every missing pair. A pair already held inside
+            # it trains again (a seed's numbers do not depend on what trains with it) and
+            # the held run is kept.
+            grid = {f: _kept(v, [c[f] for c, _ in missing]) for f, v in levels.items()}
+            table = run_sweep(self.fn, grid, sorted({seed for _, seed in missing}), **options)
+            for r in table.runs:
+                runs.setdefault(_stored_key(grid, r.config, r.seed), r)
             engines.add(table.engine)
         return Samples(tuple(levels), configs, seeds,
-                       [runs[_key(c, seed)] for c in configs for seed in seeds],
+                       [runs[key] for row in keys for key in row],
                        engine=next(iter(engines)) if len(engines) == 1 else "mixed")
 
     def __repr__(self) -> str:
@@ -269,6 +307,22 @@ _IRREPRODUCIBLE = ("results not cached: matrix products depend on a row's place 
 
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
     return (tuple(sorted((k, repr(v)) for k, v in config.items())), seed)
+
+
+def _stored_key(levels: Mapping[str, Any], config: Mapping[str, Any], seed: int
+                ) -> tuple[Any, ...]:
+    """A run's key in a :class:`SharedSweep`: a named level stands for its overrides too
+    (an open setting's level is always named ``"_"``)."""
+    return _key({k: (v, levels[k][v]) if isinstance(levels.get(k), Mapping) else v
+                 for k, v in config.items()}, seed)
+
+
+def _kept(values: Any, wanted: Sequence[Any]) -> Any:
+    """``values`` (a list, or a mapping of named levels) cut to those in ``wanted``, in
+    their own order."""
+    if isinstance(values, Mapping):
+        return {k: v for k, v in values.items() if k in wanted}
+    return [v for v in values if v in wanted]
 
 
 def accepted_names(fn: Callable[..., Any]) -> frozenset[str] | None:

@@ -218,3 +218,29 @@ def test_the_html_report_and_the_verbose_table_show_it(run) -> None:
     assert "by source" not in quiet
     assert "variance of y by source (8 seeds, 32 extra runs; % of all):" in verbose
     assert f"x=0.0: all {_expected(None):.3g}; data {_expected('data'):.3g}" in verbose
+
+
+def test_sequential_claims_with_open_settings_train_the_variants_once_on_the_seeds_used(
+        ) -> None:
+    calls: list[tuple[int, tuple[str, ...]]] = []
+
+    def strong(seed: int, x: float, scale: float = 1.0,
+               hold: tuple[str, ...] = ()) -> dict[str, float]:
+        calls.append((seed, tuple(hold)))
+        return {"y": 10 * scale * x + noisy(seed, 0.0, hold)["y"] / 10}
+
+    strong.sources = noisy.sources  # type: ignore[attr-defined]
+    claim = Claim("demo.sources", seeds=12, sequential=(6, 12), variance_sources=["data"],
+                  robust_over={"scale": [2.0]})
+    claim.sweep(strong, x=[0.0, 1.0])
+    claim.expect(Beats("y", along="x", a=1.0, b=0.0))
+    used = list(claim.samples.seeds)
+    assert claim.verdict.verdict == "supported" and len(used) == 6  # stopped at the first look
+    record = claim.variance_by_source
+    assert record["setting"] == "base" and record["n_seeds"] == 6
+    assert record["extra_runs"] == 2 * 6  # two configurations, one source, the seeds used
+    variant_seeds = sorted(seed for seed, hold in calls if hold)
+    assert variant_seeds == sorted(2 * used)  # trained once, on the seeds used, base only
+    data_only = [noisy(seed, 0.0, ("init",))["y"] / 10 for seed in used]
+    assert record["levels"][0]["sources"]["data"]["variance"] == \
+        pytest.approx(float(np.var(data_only, ddof=1)))

@@ -316,3 +316,54 @@ def test_shared_sweep_trains_only_seeds_it_has_not_trained() -> None:
     more = Claim("c.more", seeds=30).use(shared)
     more.expect(Rises("y", along="x"))
     assert len(calls) == 60 + 30 + 30 and sorted(set(calls[-30:])) == list(range(20, 30))
+
+
+def test_a_claim_that_reads_part_of_a_shared_sweep_trains_and_reports_only_that_part() -> None:
+    from atomcheck import SharedSweep
+
+    calls: list[tuple[str, int, float]] = []
+
+    def fn(seed: int, x: int, arm: str, lr: float = 0.1) -> dict[str, float]:
+        calls.append((arm, seed, lr))
+        return {"y": x * (2.0 if arm == "b" else 1.0) + float(np.random.default_rng(
+            [seed, x]).normal()) + lr}
+
+    shared = SharedSweep(fn, x=[1, 2, 3], arm={"a": {"arm": "a"}, "b": {"arm": "b"}})
+    part = Claim("c.part", seeds=20).use(shared, arm=["b"])
+    part.expect(Rises("y", along="x"))
+    assert part.samples is not None and part.samples.configs[0] == {"x": 1, "arm": "b"}
+    assert part.samples.matrix("y").shape == (20, 3)
+    assert sorted(set(calls)) == [("b", s, 0.1) for s in range(20)] and len(calls) == 60
+    whole = Claim("c.whole", seeds=10).use(shared)
+    whole.expect(Rises("y", along="x"))
+    assert len(calls) == 60 + 30 and {arm for arm, _, _ in calls[60:]} == {"a"}
+    alone = Claim("c.alone", seeds=10).sweep(fn, x=[1, 2, 3],
+                                             arm={"a": {"arm": "a"}, "b": {"arm": "b"}})
+    alone.expect(Rises("y", along="x"))
+    assert whole.samples is not None and alone.samples is not None
+    assert whole.samples.matrix("y").tolist() == alone.samples.matrix("y").tolist()
+    # an open setting on a part trains that part under the setting only
+    robust = Claim("c.robust", seeds=5, robust_over={"lr": [0.5]}).use(shared, arm=["a"])
+    robust.expect(Rises("y", along="x"))
+    assert len(calls) == 90 + 60 + 15 and set(calls[150:]) == {("a", s, 0.5) for s in range(5)}
+
+
+@pytest.mark.parametrize(("subset", "message"), [
+    ({"width": [1]}, r"use\(shared, width=\[1\]\): the shared sweep has no factor 'width'; "
+                     r"its factors are \['x', 'arm'\]"),
+    ({"x": [4]}, r"use\(shared, x=\[4\]\): \[4\] not among the shared sweep's levels "
+                 r"\[1, 2, 3\]; read a subset"),
+    ({"arm": "a"}, r"use\(shared, arm='a'\): give a non-empty list of the levels to read, "
+                   r"e.g. arm=\['a'\]"),
+    ({"x": []}, r"use\(shared, x=\[\]\): give a non-empty list"),
+])
+def test_reading_a_part_a_shared_sweep_does_not_have_fails_before_training(subset, message
+                                                                            ) -> None:
+    from atomcheck import SharedSweep
+
+    def fn(seed: int, x: int, arm: str) -> dict[str, float]:
+        raise AssertionError("a bad subset must fail before any training")
+
+    shared = SharedSweep(fn, x=[1, 2, 3], arm=["a", "b"])
+    with pytest.raises(InvalidClaim, match=r"c\.bad: " + message):
+        Claim("c.bad", seeds=5).use(shared, **subset)
