@@ -10,6 +10,7 @@ workers to the controller and JUnit XML shows; only the controller writes files.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import shlex
@@ -387,8 +388,9 @@ def _marker_kwargs(item: pytest.Item) -> dict[str, Any]:
 def _statement(item: pytest.Item, kwargs: dict[str, Any]) -> str:
     if kwargs.get("statement"):
         return str(kwargs["statement"])
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    doc = inspect.cleandoc(getattr(getattr(item, "function", None), "__doc__", None) or "")
+    # the summary is the docstring's first paragraph, however it is wrapped
+    return " ".join(doc.split("\n\n", 1)[0].split())
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -141,6 +141,38 @@ def test_reports_json_and_markdown(pytester: pytest.Pytester) -> None:
     assert md.count("| `demo.rise[") == 3
 
 
+def test_the_statement_is_the_docstrings_first_paragraph_however_wrapped(
+        pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_claims='''
+import pytest
+from atomcheck import Rises
+
+def rising(seed, x):
+    return {"y": float(x)}
+
+@pytest.mark.claim(claim_id="demo.wrapped")
+def test_wrapped(claim):
+    """y rises with x, a summary long enough
+    to wrap onto a second line.
+
+    Protocol: not part of the statement.
+    """
+    claim.sweep(rising, x=[1, 2, 3])
+    claim.expect(Rises("y", along="x"))
+
+@pytest.mark.claim(claim_id="demo.given", statement="Stated by the marker.")
+def test_given(claim):
+    """Not this."""
+    claim.sweep(rising, x=[1, 2, 3])
+    claim.expect(Rises("y", along="x"))
+''')
+    pytester.runpytest("--atomcheck-report=out.json").assert_outcomes(passed=2)
+    entries = _entries(pytester.path / "out.json")
+    assert entries[("demo.wrapped", None)]["statement"] == \
+        "y rises with x, a summary long enough to wrap onto a second line."
+    assert entries[("demo.given", None)]["statement"] == "Stated by the marker."
+
+
 def test_unknown_report_suffix_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_claims=CLAIMS)
     result = pytester.runpytest("--atomcheck-report=out.txt")
