@@ -73,10 +73,10 @@ def test_approximation(claim, approximation_sweep, target):
 
     What the trend rests on: h=1 is the worst width everywhere, but it does not carry the
     trend alone: without it Page's L stays significant for every target under the
-    base and lr=0.01 settings (p from 0.012 for |x| to 1e-13 and below; 10 seeds). The means fall to 8-16
-    units and then sit near zero (x², |x|: below 3e-4 from 8 units on, the converged nets
-    tying at 0; the step: ~0.004 from 16 on, the error at the jump), so a strict
-    ("every doubling helps") test would fail on ties that mean success.
+    base and lr=0.01 settings (p from 0.012 for |x| to 1e-13 and below; 10 seeds). The means fall to
+    8-16 units and then sit near zero (x², |x|: below 3e-4 from 8 units on, the converged nets tying
+    at 0; the step: ~0.004 from 16 on, the error at the jump), so a strict ("every doubling helps")
+    test would fail on ties that mean success.
     """
     claim.use(approximation_sweep)
     claim.expect(Falls("train_mse", along="hidden_units", where={"target": target}))

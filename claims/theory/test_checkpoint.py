@@ -101,7 +101,8 @@ OPEN = [{"optimizer": "adagrad"}, {"optimizer": "momentum"}, {"dropout": 0.2},
                    robust_over=OPEN)
 @pytest.mark.parametrize("checkpoint", ["with_optimizer_state", "without_optimizer_state"])
 def test_resume_needs_optimizer_state(claim, checkpoint):
-    """Resuming with the optimizer's state reproduces uninterrupted training; without it (Adam/AdaGrad) it does not.
+    """Resuming with the optimizer's state reproduces uninterrupted training; without it
+    (Adam/AdaGrad) it does not.
 
     Protocol: the module's set-up (Adam at its default lr 1e-3; AdaGrad and momentum at
     0.01). Metric, per seed: with_optimizer_state — 1 when the resumed run ends equal to

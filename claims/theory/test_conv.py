@@ -124,7 +124,8 @@ SHIFTED_TASK = module_task(conv_or_dense, shifted_digits, optimizer="adam", lr=0
         robust_over=[{"optimizer": "momentum", "lr": 0.1}, {"shift_train": False}])),
 ])
 def test_conv_fewer_parameters(claim, part):
-    """A conv layer has far fewer parameters than a dense layer of the same output size, and generalises better on shifted digits with little data.
+    """A conv layer has far fewer parameters than a dense layer of the same output size, and
+    generalises better on shifted digits with little data.
 
     Protocol (module docstring). exact: parameter counts of Conv2d(1, 8, 3) and of the
     dense layer with its 512 outputs; at least 100 times fewer, every seed. compare: conv

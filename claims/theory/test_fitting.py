@@ -21,12 +21,12 @@ overfitting claim refuted on one, conditional on the other; the seeds were doubl
 protocol left as it was. fit.early_stopping_overfit then failed to replicate at 20 seeds
 (refuted on 0-19, conditional on 1000-1019) and runs 40 under the catalog's replication
 rule (its docstring); the other two read seeds 0-19 of its sweep. Training: one batched
-run of 20 rows x 150 epochs per initialisation, each seed's row scored on its validation and its test half after every
-epoch (atomcheck.toolbox.early_stopping.validation_curves; it used to train two identical
-rows per seed, one scored on each half: the same numbers, bit for bit, at twice the cost).
-Measured on the shared 2-core machine under load: 10.7 s of CPU per initialisation
-against 20.3 s before; the three ids' test run ~35 s of CPU in all (imports and
-statistics included), above the ~8 s per id the catalog aims at.
+run of 20 rows x 150 epochs per initialisation, each seed's row scored on its validation and its
+test half after every epoch (atomcheck.toolbox.early_stopping.validation_curves; it used to train
+two identical rows per seed, one scored on each half: the same numbers, bit for bit, at twice the
+cost). Measured on the shared 2-core machine under load: 10.7 s of CPU per initialisation against
+20.3 s before; the three ids' test run ~35 s of CPU in all (imports and statistics included), above
+the ~8 s per id the catalog aims at.
 
 Open settings of part 1 (rule fixed before any claim ran): 003 fixes the recipe, so the
 open choices are how the rule and the readings are defined, plus the one recipe choice

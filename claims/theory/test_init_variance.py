@@ -81,7 +81,8 @@ def layer_variances(seed: int, *, init: str, activation: str, depth: int = 10,
     "normal_saturates",
 ])
 def test_init_glorot_variance(claim, part):
-    """Glorot init keeps activation variance steady across layers of a tanh net; N(0,1) saturates it.
+    """Glorot init keeps activation variance steady across layers of a tanh net;
+    N(0,1) saturates it.
 
     Protocol (module docstring), tanh nets. glorot_steady: Glorot-uniform weights; TOST
     that the mean log2 variance ratio (last/first hidden layer) lies within ±1.

@@ -38,7 +38,8 @@ def mixed_sign_share(seed: int, *, n: int, law: str = "gaussian", diagonal_mean:
                    robust_over=[{"law": "rademacher"}, {"diagonal_mean": 1.0},
                                 {"n_matrices": 1000}])
 def test_landscape_saddles_dominate(claim):
-    """Critical points are almost all saddles in high dimension (random symmetric Hessians: mixed-sign share → 1).
+    """Critical points are almost all saddles in high dimension
+    (random symmetric Hessians: mixed-sign share → 1).
 
     Protocol: per seed and dimension n in 2..16, 100 random symmetric matrices (upper
     triangle and diagonal i.i.d. N(0, 1), mirrored); metric: the share whose eigenvalues
@@ -50,10 +51,10 @@ def test_landscape_saddles_dominate(claim):
     with diagonal mean +1; Rademacher 0.49 at n = 2 and 1.0 from n = 3 (a 3×3 ±1 matrix
     cannot be definite; the eight semi-definite ±vvᵀ of the 64, eigenvalues ±3, 0, 0, read
     as saddles because eigvalsh returns their zeros as ±1e-16: with a tolerance the n = 3
-    share is 56/64, see atomcheck.toolbox.hessian.sign_counts). The share reaches 1 faster than the document's independent-sign
-    model 1 − 2^(1−n) (0.5, 0.75, 0.875, … at n = 2, 3, 4): a GOE matrix is definite with
-    probability falling like exp(−c·n²), not 2^(−n). Fresh seeds (1000-1009): the same verdict
-    under every setting.
+    share is 56/64, see atomcheck.toolbox.hessian.sign_counts). The share reaches 1 faster than the
+    document's independent-sign model 1 − 2^(1−n) (0.5, 0.75, 0.875, … at n = 2, 3, 4): a GOE matrix
+    is definite with probability falling like exp(−c·n²), not 2^(−n). Fresh seeds (1000-1009): the
+    same verdict under every setting.
     """
     claim.sweep(mixed_sign_share, n=DIMENSIONS)
     claim.expect(Rises("mixed_share", along="n"))

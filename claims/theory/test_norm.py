@@ -92,7 +92,8 @@ def batch_outputs(seed: int, *, norm: str = "batch", batch_size: int = 32, width
 @pytest.mark.claim(claim_id="norm.eval_batch_independent", sources=[SOURCE_BN], seeds=10,
                    robust_over=OPEN)
 def test_norm_eval_batch_independent(claim):
-    """In eval mode, a BatchNorm net's prediction for a sample does not depend on its batch companions; in train mode it does.
+    """In eval mode, a BatchNorm net's prediction for a sample does not depend on its batch
+    companions; in train mode it does.
 
     Protocol: Linear(64, width) → BatchNorm1d → ReLU → Linear(width, 10), N(0, 1/fan_in)
     weights, 20 SGD steps (lr 0.1, batches of 64) on standardised digits so the running

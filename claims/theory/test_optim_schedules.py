@@ -67,7 +67,8 @@ def test_clipping_cliffs(claim):
     Finding (seeds 0-9): supported under every setting. Without clipping every run blows up
     at weights ×2 (10/10; progress 0) and most do at ×1.5 (mean progress 0.11); clipping
     at 1 keeps every run finite, with progress 0.14 after 3 epochs (0.66 after 9; 0.65 at
-    ×1.5), and clipping at 10 0.34. Fresh seeds (1000-1009): the same verdict under every setting (clip at 1: 0.21).
+    ×1.5), and clipping at 10 0.34. Fresh seeds (1000-1009): the same verdict under every setting
+    (clip at 1: 0.21).
     """
     task = Task(digits, MLPSpec(widths=(32,) * 6, activation="relu", init="he_normal",
                                 init_scale=2.0, optimizer="sgd", lr=0.1, batch_size=32,

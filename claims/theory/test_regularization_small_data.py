@@ -225,8 +225,9 @@ def test_l2_steadier(claim):
     false-positive rate 18-25% on skewed A/A data at 10 seeds) gave the permutation test
     its place. The verdicts stayed inconclusive on both seed sets; per setting, on seeds
     1000-1019 split 1 moved from inconclusive (Pitman–Morgan p = 0.059) to supported (p =
-    0.042), and η = 0.05 from refuted (p = 0.014 the other way) to inconclusive (p = 0.10). Nielsen's replicability effect (runs that
-    "get stuck") needs a regime where unregularised runs get stuck; this one has none.
+    0.042), and η = 0.05 from refuted (p = 0.014 the other way) to inconclusive (p = 0.10).
+    Nielsen's replicability effect (runs that "get stuck") needs a regime where unregularised runs
+    get stuck; this one has none.
 
     Variance by source (``variance_sources``, added later; the verdict does not read it):
     which part of the spread would L2 remove? Under the base setting the split fixes the

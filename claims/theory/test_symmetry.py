@@ -80,7 +80,8 @@ def symmetric_units(seed: int, *, activation: str = "tanh", optimizer: str = "sg
                           "rounding never grows into broken symmetry, and up to rounding "
                           "(spread <= 1e-12) the units stay identical")
 def test_sym_identical_units(claim):
-    """Units with identical initial weights stay identical under gradient descent (symmetry is never broken).
+    """Units with identical initial weights stay identical under gradient descent
+    (symmetry is never broken).
 
     Protocol: a 64-width-10 net (width 32, tanh) on digits, PyTorch's default random init,
     then the last hidden unit made an exact copy of unit 0 (incoming weights and bias, and

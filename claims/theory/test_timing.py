@@ -86,8 +86,8 @@ def test_epoch_time_falls_with_batch_size(claim, benchmark):
     003 (Mini-batch size): with batch size 1 an epoch of 10,000 samples "must loop 10,000
     times, without the advantage of matrix computation, so it is slow".
     Protocol: the document follows Nielsen's book, so the epoch is network.py's SGD in matrix
-    form (numpy, the mini-batch as one matrix): digits as the data (the seed's 400 first training images, 64
-    pixels), a 64-30-10 sigmoid net, quadratic cost, lr 3.0, N(0, 1) init, the seed's
+    form (numpy, the mini-batch as one matrix): digits as the data (the seed's 400 first training
+    images, 64 pixels), a 64-30-10 sigmoid net, quadratic cost, lr 3.0, N(0, 1) init, the seed's
     shuffled order; one epoch at batch sizes 1, 4, 16, 64, 400. A round is one epoch.
     Test: Page's L on epoch_s along batch size, seeds as blocks, one-sided "falls" (the
     document says slower at batch 1, not a strict monotone law). Robustness: 400 steps

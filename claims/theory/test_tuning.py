@@ -149,7 +149,8 @@ def log_vs_linear(seed: int, *, scale: str, budget: int = 8,
                    robust_over=[{"space": "lr_wd_momentum", "budget": 8},
                                 {"optimizer": "adam"}, {"metric": "validation_accuracy"}])
 def test_tune_random_beats_grid(claim):
-    """Random search finds better hyper-parameters than grid search at the same budget when few of them matter.
+    """Random search finds better hyper-parameters than grid search at the same budget
+    when few of them matter.
 
     Protocol (module docstring): per seed, a grid search (3 × 3 over the document's
     learning-rate and weight-decay ranges, log scale, ends included) and a random search

@@ -81,7 +81,8 @@ def decay_vs_l2(seed: int, *, optimizer: str = "sgd", lr: float = 0.1, decay: fl
                "which is exactly an L2 term: equal to it in every seed")),
 ])
 def test_reg_weight_decay_is_l2(claim, optimizer):
-    """SGD's weight_decay equals an L2 term in the loss (and for Adam it does not: decoupled decay differs).
+    """SGD's weight_decay equals an L2 term in the loss
+    (and for Adam it does not: decoupled decay differs).
 
     Protocol (module set-up): a 64-32-10 tanh net on digits, two copies from one init
     trained 50 steps on the same minibatches of 32 (lr 0.1 for SGD, 1e-3 for Adam), λ =

@@ -30,7 +30,8 @@ from atomcheck.config import EXECUTOR_NAMES
 from atomcheck.errors import InvalidClaim
 
 __all__ = ["Executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "get_executor",
-           "check_executor", "check_scheduler", "session_executor", "close_session_executors", "EXECUTORS"]
+           "check_executor", "check_scheduler", "session_executor", "close_session_executors",
+           "EXECUTORS"]
 
 log = logging.getLogger("atomcheck.executors")
 

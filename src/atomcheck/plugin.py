@@ -84,8 +84,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="pytest outcome of an inconclusive verdict: fail, skip or pass. "
                          "Default: ini atomcheck_inconclusive or 'fail'.")
     group.addoption("--atomcheck-report", metavar="PATH", action="append", default=None,
-                    help="Write a report; the suffix picks the format (.json, .md, .csv, .html). May "
-                         "be given more than once. Default: none.")
+                    help="Write a report; the suffix picks the format (.json, .md, .csv, .html). "
+                         "May be given more than once. Default: none.")
     group.addoption("--atomcheck-device", metavar="DEVICE", default=None,
                     choices=("cpu", "cuda", "auto"),
                     help="Device of the batched engine: cpu, cuda or auto. Default: ini "

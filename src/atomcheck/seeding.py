@@ -35,7 +35,8 @@ def seed_sequence(seed: int, purpose: str) -> np.random.SeedSequence:
 
     Examples
     --------
-    >>> bool(seed_sequence(3, "data").generate_state(1)[0] == seed_sequence(3, "data").generate_state(1)[0])
+    >>> bool(seed_sequence(3, "data").generate_state(1)[0]
+    ...      == seed_sequence(3, "data").generate_state(1)[0])
     True
     """
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:

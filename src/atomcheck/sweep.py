@@ -362,7 +362,8 @@ def check_levels(fn: Callable[..., Any], levels: Mapping[str, Sequence[Any]], se
             bad = [k for k, v in values.items() if not isinstance(v, Mapping)]
             if bad:
                 raise InvalidClaim(f"{claim_id}: named level {name}[{bad[0]!r}] must be a dict of "
-                                   f"config overrides, e.g. {{'l1': {{'l1': 0.01}}, 'none': {{}}}}.")
+                                   f"config overrides, e.g. "
+                                   f"{{'l1': {{'l1': 0.01}}, 'none': {{}}}}.")
         elif isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             raise InvalidClaim(f"{claim_id}: factor {name}={values!r} must be a list of levels, "
                                f"e.g. {name}=[{values!r}].")

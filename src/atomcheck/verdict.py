@@ -1090,7 +1090,8 @@ class Equivalent(_Pairwise):
         super().validate(levels, claim_id=claim_id)
 
     def describe(self) -> str:
-        bs = ", ".join(str(b) for b in _as_list(self.b)) if self.b is not None else "every other level"
+        bs = (", ".join(str(b) for b in _as_list(self.b)) if self.b is not None
+              else "every other level")
         return f"{self.metric}: {bs} within ±{self.margin:g} of {self.a} (paired TOST)"
 
     def _against(self, data: np.ndarray, bad: np.ndarray) -> np.ndarray:

@@ -597,10 +597,10 @@ class _LrPlateau:
     003's "learning rate schedule" (Nielsen): cut the rate by a factor (2 or 10) whenever
     progress stalls, down to 1/1024 of the start. Each seed watches its own signal, lower is
     better (its epoch's mean mini-batch loss, as :class:`_EarlyStop`, or minus its held-out
-    accuracy): after ``patience`` epochs without a new best its factor is multiplied by ``cut`` (never below ``floor``) and
-    the wait restarts. The factor scales that seed's parameter update, which equals scaling
-    its learning rate for every element-wise ``torch.optim`` optimiser the batched path
-    accepts (their state never depends on lr and their step is linear in it).
+    accuracy): after ``patience`` epochs without a new best its factor is multiplied by ``cut``
+    (never below ``floor``) and the wait restarts. The factor scales that seed's parameter update,
+    which equals scaling its learning rate for every element-wise ``torch.optim`` optimiser the
+    batched path accepts (their state never depends on lr and their step is linear in it).
     """
 
     def __init__(self, patience: int | None, cut: float, floor: float, S: int,

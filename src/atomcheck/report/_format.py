@@ -42,7 +42,8 @@ def fmt_verdict(entry: dict[str, Any]) -> str:
     verdict = entry.get("verdict") or "error"
     expected = entry.get("expected")
     if expected in ("refuted", "conditional"):
-        return f"{verdict} (expected)" if verdict == expected else f"{verdict} (expected {expected})"
+        return (f"{verdict} (expected)" if verdict == expected
+                else f"{verdict} (expected {expected})")
     return verdict
 
 

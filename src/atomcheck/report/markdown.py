@@ -47,7 +47,8 @@ def render_markdown(run: dict[str, Any]) -> str:
                    f"{len(unfinished)} did not: " + (", ".join(f"`{n}`" for n in unfinished)
                                                     or "none recorded") + ".")
         out.append("")
-    out.append("| claim | statement | verdict | outcome | test | effect [95% CI] | p | seeds | time |")
+    out.append("| claim | statement | verdict | outcome | test | effect [95% CI] | p | seeds "
+               "| time |")
     out.append("|---|---|---|---|---|---|---|---|---|")
     for c in claims:
         label = c["id"] + (f"[{c['variant']}]" if c.get("variant") else "")

@@ -112,8 +112,8 @@ def train_single_process(seed: int, *, optimizer: str, steps: int, batch: int, l
 
 
 def train_data_parallel(seeds: Sequence[int], *, optimizer: str | Sequence[str], steps: int,
-                        batch: int, lr: float | Sequence[float], dims: int = 8, hidden: int = 16, world_size: int = 2,
-                        port: int | None = None, timeout: float = 120.0
+                        batch: int, lr: float | Sequence[float], dims: int = 8, hidden: int = 16,
+                        world_size: int = 2, port: int | None = None, timeout: float = 120.0
                         ) -> list[list[np.ndarray]]:
     """Train one model per seed data-parallel over ``world_size`` gloo processes.
 

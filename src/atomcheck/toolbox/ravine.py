@@ -4,8 +4,9 @@
 descent bounces between the walls and crawls along the floor. The cleanest ravine is a
 quadratic ``f(x) = ½ (x − x*)ᵀ H (x − x*)`` whose Hessian has eigenvalues from 1 up to the
 condition number κ, in a random orientation. :func:`ravine` draws one per seed;
-:func:`descend` (one problem) and :func:`descend_many` (several at once) run a ``torch.optim`` optimiser on it (optionally with Gaussian gradient
-noise, a stand-in for mini-batch sampling error) and returns the loss after each step.
+:func:`descend` (one problem) and :func:`descend_many` (several at once) run a ``torch.optim``
+optimiser on it (optionally with Gaussian gradient noise, a stand-in for mini-batch sampling error)
+and returns the loss after each step.
 """
 
 from __future__ import annotations
