@@ -100,8 +100,9 @@ def test_batch_size_runtime(claim, benchmark, mixture_sgd):
     Protocol: the module's set-up, one epoch at every batch size (1, 4, 16, 64, 400), so a
     level differs only in how the 400 points are split into steps.
     Timed by pytest-benchmark (atomcheck.toolbox.benchmark_timing): one benchmark per batch
-    size, one round per seed in seed order after one untimed warm-up round, with
-    pytest-benchmark's timer; the verdict's samples are those rounds, paired by seed. A round
+    size, one round per seed in seed order after one untimed warm-up round, the batch
+    sizes' rounds of a seed back to back (interleaved), each after an untimed warm call,
+    with pytest-benchmark's timer; the verdict's samples are those rounds, paired by seed. A round
     is one call of the per-seed reference trainer (atomcheck.models.train, one thread) on the
     seed's data: moving the data to tensors, drawing the initial weights, the epoch of SGD
     steps and the final evaluation on the train and test sets; generating the data happens

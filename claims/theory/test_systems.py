@@ -10,7 +10,8 @@ Both claims use real components: data.generator_memory measures Python's allocat
 ``tracemalloc`` (numpy arrays are traced), data.async_loading runs
 ``torch.utils.data.DataLoader`` with real worker processes and is timed by pytest-benchmark
 (atomcheck.toolbox.benchmark_timing: one benchmark per loader, one round per seed, one
-untimed warm-up round; the verdict's samples are the rounds, paired by seed).
+untimed warm-up round, the loaders' rounds of a seed back to back, each after an untimed
+warm epoch; the verdict's samples are the rounds, paired by seed).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from atomcheck.fingerprint import Unfingerprintable, fingerprint
 from atomcheck.reproducible import known_irreproducible
 
 __all__ = ["ByLevel", "Run", "Samples", "SharedSweep", "run_sweep", "check_levels",
-           "accepted_names"]
+           "accepted_names", "GRID_ATTR"]
 
 log = logging.getLogger("atomcheck.sweep")
 
@@ -303,6 +303,14 @@ class SharedSweep:
 #: Why a process whose matrix products depend on the batch stores nothing in the cache.
 _IRREPRODUCIBLE = ("results not cached: matrix products depend on a row's place in the batch "
                    "(MKL without its reproducible mode: import atomcheck before torch)")
+
+
+#: A training function's optional hook, ``fn.__atomcheck_grid__(configs)``: called once per
+#: sweep, in the claim's process and before any run, with every configuration (as ``fn``
+#: receives it) that the sweep is about to run. A function that must see the whole grid
+#: first uses it: :class:`atomcheck.toolbox.BenchmarkTimings` times every configuration of
+#: a seed back to back.
+GRID_ATTR = "__atomcheck_grid__"
 
 
 def _key(config: Mapping[str, Any], seed: int) -> tuple[Any, ...]:
@@ -729,6 +737,9 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
             if run is not None:
                 found[(i, int(seed))] = run
     missing = [[int(s) for s in seeds if (i, int(s)) not in found] for i in range(len(configs))]
+    before_runs = getattr(fn, GRID_ATTR, None)
+    if callable(before_runs) and any(missing):
+        before_runs([expanded[i] for i, m in enumerate(missing) if m])
     plan = _plan(missing, use_batched, executor.workers)
     units = [Unit(fn, tuple(expanded[i] for i in indices), tuple(unit_seeds), mode, device,
                   claim_id) for indices, unit_seeds in plan]

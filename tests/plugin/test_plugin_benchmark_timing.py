@@ -63,6 +63,45 @@ def test_samples_are_the_benchmark_rounds_paired_by_seed(pytester: pytest.Pytest
         assert all(t >= (ms + 0.1 * s) / 1000 for s, t in enumerate(bench["stats"]["data"]))
 
 
+ORDER = '''
+import time
+import pytest
+from atomcheck import Beats
+from atomcheck.toolbox.benchmark_timing import BenchmarkTimings
+
+ROUNDS = []
+
+def nap(ms):
+    time.sleep(ms / 1000)
+
+def prepare(seed, ms):
+    ROUNDS.append((seed, ms))
+    return (ms,)
+
+@pytest.mark.claim(claim_id="demo.order", seeds=6)
+def test_order(claim, benchmark):
+    """A longer nap takes longer."""
+    claim.sweep(BenchmarkTimings(benchmark, claim, nap, prepare=prepare), ms=[1, 2])
+    claim.expect(Beats("time_s", along="ms", a=2, b=1))
+    # one warm-up round each, then seed by seed: forward, backward, forward, ...
+    assert ROUNDS == [(0, 1), (0, 2)] + [
+        (seed, ms) for seed in range(6) for ms in ([1, 2] if seed % 2 == 0 else [2, 1])], ROUNDS
+'''
+
+
+@pytest.mark.parametrize("mode", ["enabled", "disabled"])
+def test_each_seed_is_timed_under_every_configuration_back_to_back(
+        pytester: pytest.Pytester, mode: str) -> None:
+    pytester.makepyfile(test_order=ORDER)
+    extra = ["--benchmark-disable"] if mode == "disabled" else ["--benchmark-json=b.json"]
+    result = pytester.runpytest("-p", "no:cacheprovider", "--atomcheck-no-cache", *extra)
+    result.assert_outcomes(passed=1)
+    if mode == "enabled":
+        benches = json.loads((pytester.path / "b.json").read_text())["benchmarks"]
+        assert sorted(b["params"]["ms"] for b in benches) == [1, 2]
+        assert all(b["stats"]["rounds"] == 6 for b in benches)
+
+
 def test_disabled_benchmarks_still_give_a_verdict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_nap=CLAIM)
     result = pytester.runpytest("--benchmark-disable", "--atomcheck-report=r.json",

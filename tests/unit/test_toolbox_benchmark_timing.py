@@ -45,7 +45,8 @@ def test_disabled_fixture_gives_one_timing_per_seed_and_a_note() -> None:
     timings = BenchmarkTimings(fixture, claim, lambda s, x: seen.append((s, x)), warmup_rounds=2)
     out = timings(4, x=7)
     assert out == {"time_s": 1.0, "time_s_log10": 0.0}  # start/stop are consecutive ticks
-    assert seen == [(3, 7), (3, 7), (3, 7), (4, 7), (5, 7)]  # warm-up on the first seed
+    # two warm-up rounds on the first seed, then each seed's warm call and timed round
+    assert seen == [(3, 7), (3, 7), (3, 7), (3, 7), (4, 7), (4, 7), (5, 7), (5, 7)]
     assert timings(5, x=7)["time_s"] == 1.0 and fixture.calls == 1  # timed once per level
     assert claim.notes == [DISABLED_NOTE]
     assert fixture.name == "test_t[x=7]" and fixture.group == "demo.timing"
@@ -65,5 +66,96 @@ def test_bad_arguments() -> None:
         BenchmarkTimings(fixture, claim, 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="warmup_rounds"):
         BenchmarkTimings(fixture, claim, print, warmup_rounds=-1)
+    with pytest.raises(ValueError, match="warm_each_round=1 must be True or False"):
+        BenchmarkTimings(fixture, claim, print, warm_each_round=1)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="seed 9"):
         BenchmarkTimings(fixture, claim, lambda s: None)(9)
+
+
+def test_a_sweep_times_every_configuration_of_a_seed_back_to_back() -> None:
+    from atomcheck import Claim
+
+    claim = Claim("demo.timing", seeds=3)
+    fixture = DisabledFixture()
+    seen: list[tuple[int, str]] = []
+    timings = BenchmarkTimings(fixture, claim, lambda s, arm: seen.append((s, arm)))
+    claim.sweep(timings, arm=["a", "b", "c"])
+    samples = claim._train(claim._sweep_levels, claim.seeds, {})
+    rounds = [(0, "a"), (0, "b"), (0, "c"),  # seed 0 forward,
+              (1, "c"), (1, "b"), (1, "a"),  # seed 1 backward,
+              (2, "a"), (2, "b"), (2, "c")]  # and so on
+    warm_then_timed = [call for pair in rounds for call in (pair, pair)]
+    assert seen == [(0, "a"), (0, "b"), (0, "c")] + warm_then_timed  # warm-up rounds first
+    assert fixture.calls == 1  # one loop times them all
+    seen.clear()
+    cold = BenchmarkTimings(DisabledFixture(), claim, lambda s, arm: seen.append((s, arm)),
+                            warm_each_round=False)
+    cold.__atomcheck_grid__([{"arm": "a"}, {"arm": "b"}, {"arm": "c"}])
+    assert seen == [(0, "a"), (0, "b"), (0, "c")] + rounds
+    assert samples.matrix("time_s").tolist() == [[1.0] * 3] * 3
+
+
+def test_interleaved_order_alternates_and_keeps_each_configurations_rounds_in_order() -> None:
+    from atomcheck.toolbox.benchmark_timing import interleaved
+
+    order = interleaved(3, 4, 2)
+    assert order[:6] == [(c, i) for i in range(2) for c in range(3)]
+    for c in range(3):
+        assert [i for k, i in order if k == c] == list(range(6))
+    firsts = [order[6 + 3 * k][0] for k in range(4)]
+    assert firsts == [0, 2, 0, 2]
+
+
+class LockstepFixture:
+    """Just enough of an enabled pytest-benchmark fixture to run pedantic's loop."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.disabled, self._warmup, self._timer, self._disable_gc = False, False, None, False
+        self.name, self.fullname, self.param, self.params = "test_t", "f.py::test_t", None, None
+        self.group, self.extra_info, self.log = None, {}, log
+        self.stats = None
+
+    def pedantic(self, target, setup, teardown, rounds, warmup_rounds):
+        from types import SimpleNamespace
+        data = []
+        for i in range(warmup_rounds + rounds):
+            args, _ = setup()
+            self.log.append(f"start {self.name}")
+            target(*args)
+            self.log.append(f"stop {self.name}")
+            if i >= warmup_rounds:
+                data.append(1.0)
+            teardown(*args)
+        self.stats = SimpleNamespace(stats=SimpleNamespace(data=data))
+
+
+def test_enabled_benchmarks_take_turns_one_round_at_a_time() -> None:
+    log: list[str] = []
+    warm: list[tuple[int, str]] = []
+    claim = FakeClaim([0, 1])
+
+    def target(seed: int, arm: str) -> None:
+        if not log or log[-1].startswith("stop"):  # called outside a round: a warm call
+            warm.append((seed, arm))
+
+    timings = BenchmarkTimings(LockstepFixture(log), claim, target)
+    timings.__atomcheck_grid__([{"arm": "a"}, {"arm": "b"}])
+    rounds = [entry.split()[1] for entry in log if entry.startswith("start")]
+    assert rounds == ["test_t[arm=a]", "test_t[arm=b]",  # warm-up
+                      "test_t[arm=a]", "test_t[arm=b]", "test_t[arm=b]", "test_t[arm=a]"]
+    assert warm == [(0, "a"), (0, "b"), (1, "b"), (1, "a")]  # before each timed round
+    assert all(log[k].startswith("start") and log[k + 1] == "stop" + log[k][5:]
+               for k in range(0, len(log), 2))  # no two rounds overlap
+    assert timings(1, arm="b")["time_s"] == 1.0
+
+
+def test_a_failing_configuration_stops_the_others_and_raises() -> None:
+    claim = FakeClaim([0, 1, 2])
+
+    def target(seed: int, arm: str) -> None:
+        if arm == "b" and seed == 1:
+            raise RuntimeError("b broke on seed 1")
+
+    timings = BenchmarkTimings(LockstepFixture([]), claim, target)
+    with pytest.raises(RuntimeError, match="b broke on seed 1"):
+        timings.__atomcheck_grid__([{"arm": "a"}, {"arm": "b"}, {"arm": "c"}])

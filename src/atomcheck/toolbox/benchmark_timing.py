@@ -1,18 +1,36 @@
 """Timing claims measured by pytest-benchmark: one benchmark per level, one round per seed.
 
 A timing claim ("training time falls as batch size grows") is a sweep whose metric is a wall
-time. :class:`BenchmarkTimings` is that sweep's training function: the first time the sweep
-asks for a configuration, it times every seed of it in one ``benchmark.pedantic`` call —
+time. :class:`BenchmarkTimings` is that sweep's training function: before the sweep's first
+run it times every configuration, each in its own ``benchmark.pedantic`` call —
 pytest-benchmark's timer (``--benchmark-timer``), its garbage-collector setting
 (``--benchmark-disable-gc``), its warm-up rounds before the timed ones, then one timed round
-per seed in seed order — and hands the sweep each seed's round. So:
+per seed in seed order — and hands the sweep each seed's round.
+
+The configurations' rounds are interleaved: seed *i* is timed under every configuration
+back to back (in the sweep's order for even *i*, reversed for odd *i*, so no configuration
+always goes first) before seed *i + 1* is, and each timed round is preceded by an untimed
+warm call of its configuration on the same inputs (``warm_each_round``), so that a round
+is timed warm although the configurations take turns. The pedantic calls run in
+lock-step, one round at a time (each in a thread of its own that waits its turn; no two
+rounds ever overlap). Why: a paired design pairs what it interleaves. Timed one
+configuration after another, a drift of the machine between the blocks (frequency,
+caches, other work) shifts every paired difference alike and the seeds cannot show it:
+``sys.vectorization[vector_to_matrix]``'s mean log10 ratio at width 64 was -0.85 to -1.11
+over five runs timed in blocks, each run's 95% CI about ±0.04 wide, so its verdict there
+went from refuted to supported run by run. Interleaved without the warm call, a
+microsecond target is timed cold after the other configuration's round (in the same
+claim's other variant the numpy product was 10^0.7 faster than the Python loop instead of
+10^1.5); with it, -0.83 to -0.99 over three runs, each CI about ±0.1.
+So:
 
 * every configuration is one row of pytest-benchmark's table (group: the claim id unless a
   ``@pytest.mark.benchmark(group=...)`` says otherwise), named ``test_x[factor=level]``, and
   is stored and compared by ``--benchmark-save``/``--benchmark-autosave``/``--benchmark-json``/
   ``--benchmark-compare`` like any benchmark (the seeds and config are in its ``extra_info``);
 * the verdict's samples are exactly the rounds of that table, paired by seed: round *i* of
-  every row is seed *i*, whose inputs are built untimed by ``prepare`` (pedantic's ``setup``);
+  every row is seed *i*, whose inputs are built untimed by ``prepare`` (pedantic's ``setup``),
+  and the rounds of one seed are timed one after another;
 * the number of rounds is the claim's number of seeds (``--atomcheck-seeds``, the profile),
   as in pedantic mode, so ``--benchmark-min-rounds``/``--benchmark-max-time``/
   ``--benchmark-min-time``/``--benchmark-precision`` (options of the calibrated mode) do not
@@ -23,8 +41,8 @@ When pytest-benchmark is disabled — ``--benchmark-disable``, or automatically 
 ("benchmarks cannot be performed reliably in a parallelized environment") — it runs a
 benchmarked function once, untimed, and records nothing. The claim still needs its samples,
 so the function it runs once is atomcheck's own copy of the same loop (same timer, gc
-setting, warm-up and seed order); nothing goes to the table or storage, and the verdict's
-message says so. ``--benchmark-skip`` skips timing claims (they use the ``benchmark``
+setting, warm-up and interleaved order); nothing goes to the table or storage, and the
+verdict's message says so. ``--benchmark-skip`` skips timing claims (they use the ``benchmark``
 fixture) and ``--benchmark-only`` runs only them, as for any benchmark.
 
 Timings enter the result cache like any run's metrics, keyed by the machine and the
@@ -41,9 +59,11 @@ from __future__ import annotations
 
 import copy
 import gc
+import itertools
 import math
 import os
 import platform
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -67,8 +87,8 @@ CACHED_NOTE = ("timings of runs read from the result cache were measured by an e
 
 #: The note a claim's verdict carries when pytest-benchmark was disabled.
 DISABLED_NOTE = ("pytest-benchmark is disabled (--benchmark-disable, or xdist): timed by "
-                 "atomcheck with the same timer, warm-up and one round per seed; not in "
-                 "benchmark's table or storage")
+                 "atomcheck with the same timer, warm-up and one round per seed, interleaved; "
+                 "not in benchmark's table or storage")
 
 
 class _ClaimLike(Protocol):
@@ -104,6 +124,10 @@ class BenchmarkTimings:
     warmup_rounds : int
         Untimed runs of the first seed before each configuration's timed rounds (so the
         first seed does not pay for first-call costs: imports, allocator, caches).
+    warm_each_round : bool
+        An untimed call of the round's configuration on the round's inputs right before
+        each timed round (module docstring). It doubles the target's calls; turn it off
+        for targets that last long enough for the previous round not to matter.
 
     Examples
     --------
@@ -126,7 +150,7 @@ class BenchmarkTimings:
 
     def __init__(self, benchmark: Any, claim: _ClaimLike, target: Callable[..., Any], *,
                  prepare: Callable[..., Sequence[Any]] | None = None, metric: str = "time_s",
-                 warmup_rounds: int = 1) -> None:
+                 warmup_rounds: int = 1, warm_each_round: bool = True) -> None:
         if not callable(target):
             raise TypeError(f"BenchmarkTimings: target={target!r} must be callable.")
         if prepare is not None and not callable(prepare):
@@ -135,6 +159,9 @@ class BenchmarkTimings:
                 or warmup_rounds < 0:
             raise ValueError(f"BenchmarkTimings: warmup_rounds={warmup_rounds!r} must be an "
                              "integer >= 0.")
+        if not isinstance(warm_each_round, bool):
+            raise ValueError(f"BenchmarkTimings: warm_each_round={warm_each_round!r} must be "
+                             "True or False.")
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"BenchmarkTimings: metric={metric!r} must be a non-empty name.")
         self.claim = claim
@@ -142,11 +169,13 @@ class BenchmarkTimings:
         self.prepare = prepare
         self.metric = metric
         self.warmup_rounds = warmup_rounds
+        self.warm_each_round = warm_each_round
         self._benchmark = benchmark
         # Copied before anything uses the fixture: every later configuration gets a fresh
         # copy of this pristine one (a used fixture refuses a second call).
         self._pristine = copy.copy(benchmark)
         self._timed: dict[str, dict[int, float]] = {}
+        self._used = False  # whether self._benchmark itself has timed a configuration
         callbacks = getattr(benchmark, "_cleanup_callbacks", None)
         if isinstance(callbacks, list):  # runs before pytest-benchmark's "not used" check
             callbacks.append(self._read_from_cache)
@@ -160,21 +189,30 @@ class BenchmarkTimings:
 
     def __atomcheck_fingerprint__(self) -> dict[str, Any]:
         """What identifies these timings for the result cache: what is timed and how
-        (target, prepare, metric, warm-up, pytest-benchmark's timer and gc setting) and
+        (target, prepare, metric, warm-up, order, pytest-benchmark's timer and gc setting) and
         where (:func:`measuring_conditions`) — not the fixture or the claim object."""
         fixture = self._pristine
         return {"target": self.target, "prepare": self.prepare, "metric": self.metric,
-                "warmup_rounds": self.warmup_rounds,
+                "warmup_rounds": self.warmup_rounds, "order": "interleaved",
+                "warm_each_round": self.warm_each_round,
                 "timer": repr(getattr(fixture, "_timer", default_timer)),
                 "disable_gc": bool(getattr(fixture, "_disable_gc", False)),
                 "warmup": repr(getattr(fixture, "_warmup", False)),
                 "where": measuring_conditions()}
 
+    def __atomcheck_grid__(self, configs: Sequence[Mapping[str, Any]]) -> None:
+        """Time every configuration the sweep is about to run, interleaved by seed (module
+        docstring); called by the sweep before its first run."""
+        todo = {_config_id(c): dict(c) for c in configs if _config_id(c) not in self._timed}
+        if todo:
+            self._time_levels(list(todo.values()))
+
     def __call__(self, seed: int, **config: Any) -> dict[str, float]:
-        """The seed's timing for ``config`` (timing all seeds of ``config`` on first use)."""
+        """The seed's timing for ``config`` (timed now, alone, if the sweep did not time it
+        with the others first)."""
         key = _config_id(config)
         if key not in self._timed:
-            self._timed[key] = self._time_level(config)
+            self._time_levels([config])
         try:
             seconds = self._timed[key][int(seed)]
         except KeyError:
@@ -183,7 +221,7 @@ class BenchmarkTimings:
         return {self.metric: seconds,
                 f"{self.metric}_log10": math.log10(seconds) if seconds > 0 else math.nan}
 
-    # -- one configuration ----------------------------------------------------------------
+    # -- the configurations' rounds ---------------------------------------------------------
 
     def _args(self, seed: int, config: Mapping[str, Any]) -> tuple[Any, ...]:
         if self.prepare is None:
@@ -195,52 +233,118 @@ class BenchmarkTimings:
             return self.target(*args, **config)
         return self.target(*args)
 
-    def _time_level(self, config: dict[str, Any]) -> dict[int, float]:
+    def _warm(self, args: tuple[Any, ...], config: Mapping[str, Any]) -> None:
+        """The untimed call before a timed round (``warm_each_round``)."""
+        if self.warm_each_round:
+            self._call(args, config)
+
+    def _time_levels(self, configs: list[dict[str, Any]]) -> None:
         seeds = [int(s) for s in self.claim.seeds]
-        fixture = self._fixture_for(config, seeds)
-        warmup = self._warmup(fixture, len(seeds))
-        if getattr(fixture, "disabled", False):
+        fixtures = [self._fixture_for(c, seeds) for c in configs]
+        warmup = self._warmup(fixtures[0], len(seeds))
+        order = interleaved(len(configs), len(seeds), warmup)
+        if getattr(fixtures[0], "disabled", False):
             # pytest-benchmark runs a disabled benchmark once, untimed: run our own loop.
             if DISABLED_NOTE not in self.claim.notes:
                 self.claim.notes.append(DISABLED_NOTE)
-            durations = fixture.pedantic(self._own_loop, args=(fixture, config, seeds, warmup))
-            return dict(zip(seeds, durations))
+            durations = fixtures[0].pedantic(self._own_loop,
+                                             args=(fixtures[0], configs, seeds, order))
+        else:
+            durations = self._lockstep(fixtures, configs, seeds, order)
+        for config, rounds in zip(configs, durations):
+            if len(rounds) != len(seeds):  # pytest-benchmark changed what a round records
+                raise RuntimeError(f"{self.claim.claim_id}: pytest-benchmark recorded "
+                                   f"{len(rounds)} rounds for {len(seeds)} seeds.")
+            self._timed[_config_id(config)] = dict(zip(seeds, (float(d) for d in rounds)))
+
+    def _lockstep(self, fixtures: list[Any], configs: list[dict[str, Any]], seeds: list[int],
+                  order: list[tuple[int, int]]) -> list[list[float]]:
+        """One ``pedantic`` call per configuration, each in a thread, taking turns round by
+        round in ``order``; every round's setup (``prepare``) and timing happen in its turn."""
+        warmup = len(order) // len(configs) - len(seeds)
         plan = [seeds[0]] * warmup + seeds
-        calls = iter(range(len(plan) + 2 * len(seeds)))
+        turn = {step: k for k, step in enumerate(order)}
+        state: dict[str, Any] = {"ready": 0, "done": 0, "error": None}
+        changed = threading.Condition()
 
-        def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
-            # Round i gets seed i; extra calls (the cprofile run) get the first seed again.
-            i = next(calls)
-            seed = plan[i] if i < len(plan) else seeds[0]
-            return (self._args(seed, config), {})
+        def wait(until: Callable[[], bool]) -> None:
+            with changed:
+                changed.wait_for(lambda: until() or state["error"] is not None)
+                if state["error"] is not None:
+                    raise _Stopped
 
-        fixture.pedantic(lambda *args: self._call(args, config), setup=setup,
-                         rounds=len(seeds), warmup_rounds=warmup)
-        data = list(fixture.stats.stats.data)
-        if len(data) != len(seeds):  # pytest-benchmark changed what a round records
-            raise RuntimeError(f"{self.claim.claim_id}: pytest-benchmark recorded {len(data)} "
-                               f"rounds for {len(seeds)} seeds.")
-        return dict(zip(seeds, (float(d) for d in data)))
+        def run(c: int) -> None:
+            calls = itertools.count()
+            current = {"round": -1}
 
-    def _own_loop(self, fixture: Any, config: Mapping[str, Any], seeds: list[int],
-                  warmup: int) -> list[float]:
-        """The pedantic loop of pytest-benchmark, for when it is disabled."""
+            def setup() -> tuple[tuple[Any, ...], dict[str, Any]]:
+                i = current["round"] = next(calls)
+                if i == 0:
+                    with changed:
+                        state["ready"] += 1
+                        changed.notify_all()
+                if i < len(plan):
+                    wait(lambda: state["ready"] == len(configs)
+                         and state["done"] == turn[(c, i)])
+                # extra calls (the cprofile run) come after every round: the first seed again
+                args = self._args(plan[i] if i < len(plan) else seeds[0], configs[c])
+                if warmup <= i < len(plan):
+                    self._warm(args, configs[c])
+                return (args, {})
+
+            def teardown(*args: Any, **kwargs: Any) -> None:
+                if current["round"] < len(plan):
+                    with changed:
+                        state["done"] += 1
+                        changed.notify_all()
+                if current["round"] == len(plan) - 1:  # no post-processing during a round
+                    wait(lambda: state["done"] == len(order))
+
+            try:
+                fixtures[c].pedantic(lambda *args: self._call(args, configs[c]), setup=setup,
+                                     teardown=teardown, rounds=len(seeds),
+                                     warmup_rounds=warmup)
+            except BaseException as exc:  # noqa: BLE001 - handed to the claim's thread
+                with changed:
+                    if state["error"] is None:
+                        state["error"] = exc
+                    changed.notify_all()
+
+        threads = [threading.Thread(target=run, args=(c,), daemon=True,
+                                    name=f"atomcheck-timing-{c}") for c in range(len(configs))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if state["error"] is not None and not isinstance(state["error"], _Stopped):
+            raise state["error"]
+        return [list(fixture.stats.stats.data) for fixture in fixtures]
+
+    def _own_loop(self, fixture: Any, configs: list[dict[str, Any]], seeds: list[int],
+                  order: list[tuple[int, int]]) -> list[list[float]]:
+        """The lock-step rounds of :meth:`_lockstep`, for when pytest-benchmark is disabled."""
         timer = getattr(fixture, "_timer", default_timer)
         no_gc = bool(getattr(fixture, "_disable_gc", False))
-        durations = []
-        for seed in [seeds[0]] * warmup + seeds:
-            args = self._args(seed, config)
+        warmup = len(order) // len(configs) - len(seeds)
+        plan = [seeds[0]] * warmup + seeds
+        durations: list[list[float]] = [[] for _ in configs]
+        for c, i in order:
+            args = self._args(plan[i], configs[c])
+            if i >= warmup:
+                self._warm(args, configs[c])
             enabled = gc.isenabled()
             if no_gc:
                 gc.disable()
             try:
                 start = timer()
-                self._call(args, config)
-                durations.append(timer() - start)
+                self._call(args, configs[c])
+                elapsed = timer() - start
             finally:
                 if enabled:
                     gc.enable()
-        return durations[warmup:]
+            if i >= warmup:
+                durations[c].append(elapsed)
+        return durations
 
     def _warmup(self, fixture: Any, n_seeds: int) -> int:
         """The claim's warm-up, raised by ``--benchmark-warmup=on`` (capped at the seeds)."""
@@ -250,8 +354,8 @@ class BenchmarkTimings:
 
     def _fixture_for(self, config: Mapping[str, Any], seeds: list[int]) -> Any:
         """The benchmark fixture that times ``config``, named after it."""
-        if not self._timed:
-            fixture = self._benchmark
+        if not self._used:
+            fixture, self._used = self._benchmark, True
         else:
             fixture = copy.copy(self._pristine)
         level = ",".join(f"{k}={_short(v)}" for k, v in config.items()) or "all"
@@ -265,8 +369,29 @@ class BenchmarkTimings:
         fixture.group = fixture.group or self.claim.claim_id
         fixture.extra_info = {"atomcheck_claim": self.claim.claim_id, "seeds": seeds,
                               "config": {k: _short(v) for k, v in config.items()},
-                              "metric": self.metric, "rounds": "one per seed, in seed order"}
+                              "metric": self.metric,
+                              "rounds": "one per seed, in seed order, interleaved with the "
+                                        "other configurations' rounds of the seed",
+                              "warm_each_round": self.warm_each_round}
         return fixture
+
+
+class _Stopped(Exception):
+    """A configuration's rounds stopped because another configuration's failed."""
+
+
+def interleaved(n_configs: int, n_seeds: int, warmup: int) -> list[tuple[int, int]]:
+    """The order of the rounds: (configuration, round) pairs, warm-up rounds first, then
+    seed by seed, the configurations forward for even seeds and backward for odd ones.
+
+    >>> interleaved(2, 3, 1)
+    [(0, 0), (1, 0), (0, 1), (1, 1), (1, 2), (0, 2), (0, 3), (1, 3)]
+    """
+    order = [(c, i) for i in range(warmup) for c in range(n_configs)]
+    for k in range(n_seeds):
+        configs = range(n_configs) if k % 2 == 0 else reversed(range(n_configs))
+        order += [(c, warmup + k) for c in configs]
+    return order
 
 
 def _short(value: Any) -> Any:
