@@ -209,10 +209,11 @@ def test_vectorization_much_faster(claim, benchmark, granularity):
     of this test alone, so width 64 read refuted, inconclusive or supported (the claim:
     refuted or conditional) while each run's 95% CI was about ±0.04 wide: the seeds did
     not replicate the run. Now each seed's two impls are timed back to back, each after an
-    untimed warm call (atomcheck.toolbox.benchmark_timing): -0.83, -0.99, -0.95, -0.99 and
-    -0.95 in five runs (refuted or inconclusive at 64; the claim refuted in all five),
-    each CI about ±0.1; scalar_to_vector 10^1.48 to 10^1.69 at 64, 10^1.96 to 10^2.23 at
-    640, supported in all five.
+    untimed warm call (atomcheck.toolbox.benchmark_timing): -0.83, -0.99, -0.95, -0.99,
+    -0.95 and -0.81 in six runs on seeds 0-9 (three alone, three with -n 2, one of them
+    the whole catalog) and -1.03 on 1000-1009 (whole catalog): refuted or inconclusive at
+    64, the claim refuted in all seven, each CI about ±0.1. scalar_to_vector: 10^1.48 to
+    10^1.69 at 64 and 10^1.96 to 10^2.23 at 640, supported in all seven.
     """
     def prepare(seed: int, impl: str, width: int = 64) -> tuple[object, ...]:
         return prepare_layer(seed, impl, granularity, width)
