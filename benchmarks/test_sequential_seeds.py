@@ -15,7 +15,9 @@ runs: the default design (its figure must equal the sequential run's, a check of
 replay), the previous default (looks at half the seeds and all, linear spending), and two
 ceilings that spend the whole alpha at every look (not valid designs: their false-positive
 rate is above alpha): the default design's looks — what no sharper boundary on those looks
-can beat — and a look at every seed count from 5 on. Timing claims (``BenchmarkTimings``)
+can beat — and a look at every seed count from 5 on; and a bound for any design that keeps
+every verdict (each claim stopping where its fixed verdict first holds at the full alpha,
+inconclusive claims at their first look). Timing claims (``BenchmarkTimings``)
 keep the fixed design: pytest-benchmark times each configuration once, over all seeds.
 
 The default selection is cheap (a few claims and the negative controls, about a minute of
@@ -121,6 +123,11 @@ def _print_replays(entries: list[dict[str, Any]], fixed: dict[str, dict[str, Any
         out[name] = {k: r[k] for k in ("seeds_saved_share", "runs_saved_share", "changed")}
         print(f"  {name:<38} seeds saved {r['seeds_saved_share']:6.1%}, runs saved "
               f"{r['runs_saved_share']:6.1%}; verdicts changed: {r['changed'] or 'none'}")
+    bound = replay.verdict_keeping_bound(entries)
+    out["BOUND keeping every verdict"] = {"seeds_saved_share": bound}
+    print(f"  {'BOUND keeping every verdict':<38} seeds saved {bound:6.1%} (an oracle: each "
+          "claim stops where its fixed verdict first holds at the full alpha, inconclusive "
+          "ones at their first look)")
     return out
 
 

@@ -30,7 +30,8 @@ from atomcheck.sequential import (Look, LookResult, SequentialDesign,
 from atomcheck.sweep import Samples, SharedSweep, check_levels, run_sweep
 from atomcheck.verdict import Expectation, SettingResult, Verdict
 
-__all__ = ["Claim", "CACHED_NOTE_ATTR", "EXPECTED", "FIXED_SEEDS_ATTR", "SCHEMA_FIELDS"]
+__all__ = ["Claim", "CACHED_NOTE_ATTR", "EXPECTED", "FIXED_SEEDS_ATTR", "LOCAL_ATTR",
+           "SCHEMA_FIELDS"]
 
 #: A training function with this attribute (a reason, as text) trains all of a claim's seeds
 #: at once, so the claim keeps the fixed design even when sequential seeds are asked for
@@ -41,6 +42,11 @@ FIXED_SEEDS_ATTR = "__atomcheck_fixed_seeds__"
 #: read from the cache (timings measured by an earlier run): a claim that read any of its
 #: runs from the cache adds the note to its verdict's message.
 CACHED_NOTE_ATTR = "__atomcheck_cached_note__"
+
+#: A training function that must run in the test's own process declares why under this
+#: name (a string); the claim then trains it on the serial executor whatever the run's
+#: ``--atomcheck-executor``, and its verdict says so: pytest-benchmark's timings, for one.
+LOCAL_ATTR = "__atomcheck_local__"
 
 EXPECTED = ("supported", "refuted", "conditional", "inconclusive")
 SCHEMA_FIELDS = ("id", "variant", "nodeid", "statement", "sources", "kind", "expected",
@@ -397,6 +403,12 @@ class Claim:
 
     def _executor(self) -> Executor:
         name = self.settings.executor
+        local = getattr(self._fn, LOCAL_ATTR, None)
+        if name != "serial" and local:
+            note = f"executor: serial, not {name} ({local})"
+            if note not in self.notes:
+                self.notes.append(note)
+            name = "serial"
         if name == "serial":
             return get_executor(name)
         options: dict[str, Any] = {"workers": self.settings.workers}

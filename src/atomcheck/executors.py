@@ -88,7 +88,13 @@ def _dumps_all(fn: Callable[[T], R], items: Sequence[T]) -> list[bytes]:
     import cloudpickle
 
     _register_user_modules()
-    return [cloudpickle.dumps((fn, item)) for item in items]
+    try:
+        return [cloudpickle.dumps((fn, item)) for item in items]
+    except Exception as exc:  # cloudpickle raises PicklingError, TypeError, ...
+        raise InvalidClaim(f"its training function cannot be sent to another process "
+                           f"({type(exc).__name__}: {exc}); run it with "
+                           "--atomcheck-executor=serial, or keep what the function holds "
+                           "picklable (no open files, locks or pytest fixtures).") from exc
 
 
 def run_pickled(blob: bytes) -> Any:

@@ -770,7 +770,9 @@ def _run_grid(fn: Callable[..., Any], levels: Mapping[str, Any], seeds: Sequence
         for (indices, _), trained in zip(plan[1:], executor.map(train_unit, units[1:])):
             absorb(indices, trained)
             report(indices)
-    except (InvalidClaim, ClaimError):
+    except InvalidClaim as exc:
+        raise _named(exc, claim_id) from exc
+    except ClaimError:
         raise
     except Exception as exc:  # the executor itself failed: a dead pool, a worker killed
         raise ClaimError(f"{claim_id}: a unit of work failed on the {executor.name} executor "

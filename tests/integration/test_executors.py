@@ -103,3 +103,35 @@ def test_a_killed_pool_worker_is_the_claims_error_and_keeps_finished_runs(tmp_pa
         run_sweep(kill_always, {"x": [0, 1, 2]}, list(range(5)),
                   executor=ProcessExecutor(workers=2), cache=cache, claim_id="demo.kill")
     assert cache.stats.writes >= 1, "the probe's run (seed 0) was stored before the crash"
+
+
+def test_a_function_that_cannot_be_pickled_is_an_error_that_names_the_fix():
+    import threading
+
+    from atomcheck.errors import InvalidClaim
+
+    lock = threading.Lock()
+
+    def holds_a_lock(seed, x):
+        with lock:
+            return {"y": float(x + seed)}
+
+    with pytest.raises(InvalidClaim, match=r"demo\.lock: its training function cannot be sent "
+                                           r"to another process \(.*--atomcheck-executor=serial"):
+        run_sweep(holds_a_lock, {"x": [0, 1]}, list(range(3)),
+                  executor=ProcessExecutor(workers=2), claim_id="demo.lock")
+
+
+def test_a_function_that_must_stay_local_trains_in_the_claims_process():
+    from atomcheck import Beats, Claim, Settings
+
+    def here(seed, x):
+        return {"y": float(x) + 0.01 * seed, "pid": float(os.getpid())}
+
+    here.__atomcheck_local__ = "it reads this process's state"  # type: ignore[attr-defined]
+    claim = Claim("demo.local", seeds=6, settings=Settings(executor="processes", workers=2))
+    claim.sweep(here, x=[0, 1])
+    verdict = claim.expect(Beats("y", along="x", a=1, b=0))
+    assert verdict.verdict == "supported"
+    assert set(claim.samples.matrix("pid").ravel()) == {float(os.getpid())}
+    assert "executor: serial, not processes (it reads this process's state)" in verdict.message

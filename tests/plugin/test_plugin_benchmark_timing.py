@@ -170,3 +170,14 @@ def test_a_rerun_reads_timings_from_the_cache_unless_benchmarks_are_stored(
     entry_3, levels_3 = _levels(pytester.path / "third.json")
     assert entry_3["cached_runs"] == 0 and levels_3 != levels_1
     assert len(json.loads((pytester.path / "b.json").read_text())["benchmarks"]) == 3
+
+
+def test_on_a_process_pool_timings_stay_in_the_test_process(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_nap=CLAIM)
+    result = pytester.runpytest("--atomcheck-report=r.json", "--atomcheck-executor=processes",
+                                "--atomcheck-no-cache", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    entry, _ = _levels(pytester.path / "r.json")
+    assert entry["verdict"] == "supported"
+    assert "executor: serial, not processes (pytest-benchmark times in the test's own " \
+           "process)" in entry["message"]

@@ -146,6 +146,9 @@ class BenchmarkTimings:
     #: add seeds; the claim keeps the fixed design and says why.
     __atomcheck_fixed_seeds__ = ("pytest-benchmark times each configuration once, over all "
                                  "the claim's seeds")
+    #: Read by the claim (``atomcheck.claim.LOCAL_ATTR``): the timings are taken in the
+    #: test's process, which holds the benchmark fixture, whatever the run's executor.
+    __atomcheck_local__ = "pytest-benchmark times in the test's own process"
     #: Read by the claim (``atomcheck.claim.CACHED_NOTE_ATTR``) when it read runs from the cache.
     __atomcheck_cached_note__ = CACHED_NOTE
 
