@@ -159,3 +159,24 @@ def test_a_failing_configuration_stops_the_others_and_raises() -> None:
     timings = BenchmarkTimings(LockstepFixture([]), claim, target)
     with pytest.raises(RuntimeError, match="b broke on seed 1"):
         timings.__atomcheck_grid__([{"arm": "a"}, {"arm": "b"}, {"arm": "c"}])
+
+
+def test_ctrl_c_while_timing_stops_every_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+    import time
+
+    def interrupted(self: threading.Thread, timeout: float | None = None) -> None:
+        raise KeyboardInterrupt
+
+    calls: list[int] = []
+    timings = BenchmarkTimings(LockstepFixture([]), FakeClaim(list(range(5000))),
+                               lambda s, arm: calls.append(s) or time.sleep(0.001))
+    monkeypatch.setattr(threading.Thread, "join", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        timings.__atomcheck_grid__([{"arm": "a"}, {"arm": "b"}])
+    monkeypatch.undo()
+    for thread in threading.enumerate():
+        if thread.name.startswith("atomcheck-timing-"):
+            thread.join(timeout=5)
+            assert not thread.is_alive()
+    assert len(calls) < 1000  # stopped early: all rounds would be 2 x 2 x 5000 calls

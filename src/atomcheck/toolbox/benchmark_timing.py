@@ -128,7 +128,8 @@ class BenchmarkTimings:
     warm_each_round : bool
         An untimed call of the round's configuration on the round's inputs right before
         each timed round (module docstring). It doubles the target's calls; turn it off
-        for targets that last long enough for the previous round not to matter.
+        for targets whose every round lasts long enough (tens of milliseconds and more)
+        for the previous round's footprint in the caches not to matter.
 
     Examples
     --------
@@ -316,10 +317,16 @@ class BenchmarkTimings:
 
         threads = [threading.Thread(target=run, args=(c,), daemon=True,
                                     name=f"atomcheck-timing-{c}") for c in range(len(configs))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        except BaseException:  # Ctrl-C: the threads stop at their next turn
+            with changed:
+                state["error"] = state["error"] or _Stopped()
+                changed.notify_all()
+            raise
         if state["error"] is not None and not isinstance(state["error"], _Stopped):
             raise state["error"]
         return [list(fixture.stats.stats.data) for fixture in fixtures]
