@@ -210,10 +210,11 @@ def test_vectorization_much_faster(claim, benchmark, granularity):
     refuted or conditional) while each run's 95% CI was about ±0.04 wide: the seeds did
     not replicate the run. Now each seed's two impls are timed back to back, each after an
     untimed warm call (atomcheck.toolbox.benchmark_timing): -0.83, -0.99, -0.95, -0.99,
-    -0.95 and -0.81 in six runs on seeds 0-9 (three alone, three with -n 2, one of them
-    the whole catalog) and -1.03 on 1000-1009 (whole catalog): refuted or inconclusive at
-    64, the claim refuted in all seven, each CI about ±0.1. scalar_to_vector: 10^1.48 to
-    10^1.69 at 64 and 10^1.96 to 10^2.23 at 640, supported in all seven.
+    -0.95, -0.81 and -0.94 in seven runs on seeds 0-9 (three alone, four with -n 2, two of
+    them the whole catalog) and -1.03 on 1000-1009 (whole catalog): refuted or
+    inconclusive at 64, the claim refuted in all eight, each CI about ±0.1.
+    scalar_to_vector: 10^1.48 to 10^1.69 at 64 and 10^1.96 to 10^2.27 at 640, supported in
+    all eight.
     """
     def prepare(seed: int, impl: str, width: int = 64) -> tuple[object, ...]:
         return prepare_layer(seed, impl, granularity, width)

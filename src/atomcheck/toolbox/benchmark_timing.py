@@ -21,8 +21,8 @@ over five runs timed in blocks, each run's 95% CI about ±0.04 wide, so its verd
 went from refuted to supported run by run. Interleaved without the warm call, a
 microsecond target is timed cold after the other configuration's round (in the same
 claim's other variant the numpy product was 10^0.7 faster than the Python loop instead of
-10^1.5); with it, -0.81 to -1.03 over seven runs, each CI about ±0.1, and the claim
-refuted in all seven.
+10^1.5); with it, -0.81 to -1.03 over eight runs, each CI about ±0.1, and the claim
+refuted in all eight.
 So:
 
 * every configuration is one row of pytest-benchmark's table (group: the claim id unless a
