@@ -253,9 +253,9 @@ class BenchmarkTimings:
             if DISABLED_NOTE not in self.claim.notes:
                 self.claim.notes.append(DISABLED_NOTE)
             durations = fixtures[0].pedantic(self._own_loop,
-                                             args=(fixtures[0], configs, seeds, order))
+                                             args=(fixtures[0], configs, seeds, warmup, order))
         else:
-            durations = self._lockstep(fixtures, configs, seeds, order)
+            durations = self._lockstep(fixtures, configs, seeds, warmup, order)
         for config, rounds in zip(configs, durations):
             if len(rounds) != len(seeds):  # pytest-benchmark changed what a round records
                 raise RuntimeError(f"{self.claim.claim_id}: pytest-benchmark recorded "
@@ -263,10 +263,9 @@ class BenchmarkTimings:
             self._timed[_config_id(config)] = dict(zip(seeds, (float(d) for d in rounds)))
 
     def _lockstep(self, fixtures: list[Any], configs: list[dict[str, Any]], seeds: list[int],
-                  order: list[tuple[int, int]]) -> list[list[float]]:
+                  warmup: int, order: list[tuple[int, int]]) -> list[list[float]]:
         """One ``pedantic`` call per configuration, each in a thread, taking turns round by
         round in ``order``; every round's setup (``prepare``) and timing happen in its turn."""
-        warmup = len(order) // len(configs) - len(seeds)
         plan = [seeds[0]] * warmup + seeds
         turn = {step: k for k, step in enumerate(order)}
         state: dict[str, Any] = {"ready": 0, "done": 0, "error": None}
@@ -332,11 +331,10 @@ class BenchmarkTimings:
         return [list(fixture.stats.stats.data) for fixture in fixtures]
 
     def _own_loop(self, fixture: Any, configs: list[dict[str, Any]], seeds: list[int],
-                  order: list[tuple[int, int]]) -> list[list[float]]:
+                  warmup: int, order: list[tuple[int, int]]) -> list[list[float]]:
         """The lock-step rounds of :meth:`_lockstep`, for when pytest-benchmark is disabled."""
         timer = getattr(fixture, "_timer", default_timer)
         no_gc = bool(getattr(fixture, "_disable_gc", False))
-        warmup = len(order) // len(configs) - len(seeds)
         plan = [seeds[0]] * warmup + seeds
         durations: list[list[float]] = [[] for _ in configs]
         for c, i in order:
